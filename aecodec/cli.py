@@ -1,0 +1,143 @@
+"""The ``aecodec`` command: a thin layer over the Python API.
+
+Conventions (DESIGN §6): every domain error prints one line ``Error: …`` and exits 1; usage
+errors exit 2 (click); outputs are derived from the input name, written atomically, and
+never replace an existing file without ``--force``; warnings print as ``Warning: …``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from aecodec import __version__
+from aecodec.cli_support import derived_output, handles_errors, read_bytes, write_atomic
+from aecodec.errors import InputError
+from aecodec.train.cli import main as train_command
+
+CONTAINER_SUFFIX = ".aec"
+# Save options per output format: decoded pixels are final, so avoid a second lossy step.
+SAVE_OPTIONS = {"PNG": {"optimize": False}, "WEBP": {"lossless": True}, "JPEG": {"quality": 95}, "TIFF": {"compression": "tiff_deflate"}}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aecodec")
+def main() -> None:
+    """Learned image compression: .aec files smaller than JPEG at the same quality."""
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec).")
+@click.option("-q", "--quality", type=click.FloatRange(1, 100), default=75.0, show_default=True, help="1 (smallest) to 100 (best); fractions allowed.")
+@click.option("--model", default=None, help="Model id (see `aecodec models`; default: the default model).")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@handles_errors
+def compress(source: Path, output: Path | None, quality: float, model: str | None, force: bool, quiet: bool) -> None:
+    """Compress an image (anything Pillow opens) to an .aec file."""
+    from aecodec import pipeline
+    from aecodec.metrics import bpp
+
+    output = output or derived_output(source, CONTAINER_SUFFIX)
+    if output.exists() and not force:
+        raise InputError(f"{output} already exists (use --force to overwrite)")
+    data = pipeline.compress(source, quality=quality, model=model)
+    write_atomic(output, lambda handle: handle.write(data), force)
+    if not quiet:
+        header = pipeline.info(data)
+        click.echo(f"{source} → {output}: {len(data):,} bytes, {bpp(len(data), header['width'], header['height']):.3f} bpp (quality {header['quality']:g})")
+
+
+def _save_format(path: Path) -> str:
+    from PIL import Image
+
+    extension = path.suffix.lower()
+    image_format = Image.registered_extensions().get(extension)
+    if image_format is None or image_format not in Image.SAVE:
+        raise InputError(f"cannot tell the image format from {path.name!r}; use an extension like .png, .webp, .tiff or .jpg")
+    return image_format
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image; the format follows the extension (default: SOURCE with .png).")
+@click.option("--reference", type=click.Path(path_type=Path), help="Original image: print PSNR and MS-SSIM of the result against it.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@handles_errors
+def decompress(source: Path, output: Path | None, reference: Path | None, force: bool, quiet: bool) -> None:
+    """Decode an .aec file to an image."""
+    from aecodec import pipeline
+
+    output = output or derived_output(source, ".png")
+    if output.exists() and not force:
+        raise InputError(f"{output} already exists (use --force to overwrite)")
+    image_format = _save_format(output)
+    image = pipeline.decompress(read_bytes(source))
+    options = SAVE_OPTIONS.get(image_format, {})
+
+    def save(handle) -> None:
+        try:
+            image.save(handle, format=image_format, **options)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
+
+    write_atomic(output, save, force)
+    if not quiet:
+        click.echo(f"{source} → {output}: {image.width}×{image.height} {image.mode}")
+    if reference is not None:
+        _report_quality(image, reference)
+
+
+def _report_quality(image, reference: Path) -> None:
+    import numpy as np
+
+    from aecodec import imageio
+    from aecodec.metrics import ms_ssim, psnr
+
+    original = imageio.prepare(reference).rgb
+    decoded = np.asarray(image.convert("RGB"))
+    if original.shape != decoded.shape:
+        raise InputError(f"reference is {original.shape[1]}×{original.shape[0]}, decoded image is {decoded.shape[1]}×{decoded.shape[0]}")
+    click.echo(f"PSNR-RGB {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f} against {reference}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the information as JSON.")
+@handles_errors
+def info(source: Path, as_json: bool) -> None:
+    """Show what an .aec file contains, without decoding it."""
+    from aecodec import pipeline
+
+    details = pipeline.info(read_bytes(source))
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+        return
+    click.echo(f"file:     {source}")
+    for key in ("model", "weights_sha256_prefix", "format_version", "mode", "quality"):
+        click.echo(f"{key.replace('_', ' ') + ':':<10}{details[key]}" if len(key) < 10 else f"{key}: {details[key]}")
+    click.echo(f"size:     {details['width']}×{details['height']}")
+    click.echo(f"bytes:    {details['bytes']:,}")
+    click.echo(f"bpp:      {details['bpp']:.4f}")
+    click.echo("chunks:   type  offset    length")
+    for chunk in details["chunks"]:
+        click.echo(f"          {chunk['type']}  {chunk['offset']:>8}  {chunk['length']:>8}")
+
+
+@main.command()
+@handles_errors
+def models() -> None:
+    """List the installed models."""
+    from aecodec import zoo
+
+    default = zoo.default_model_id()
+    for entry in zoo.models():
+        marker = "*" if entry.model_id == default else " "
+        click.echo(f"{marker} {entry.model_id:<16} {entry.sha256[:16]}  {entry.architecture}  {entry.description}")
+
+
+main.add_command(train_command)

@@ -1,0 +1,1 @@
+"""Codecs: the trainable networks and the registry that names shipped models."""

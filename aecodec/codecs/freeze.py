@@ -1,0 +1,74 @@
+"""Freeze a trained codec into its shipped form: float transforms + integer entropy path.
+
+This is where ``update()`` of the codec contract happens (DESIGN §3): the factorized prior
+and the Gaussian conditional become integer PMF tables, h_s becomes an integer network,
+and the worst-case accumulator of that network is checked against the exactness bound.
+The result is a flat dict of numpy arrays, written as one ``.npz`` weights file that loads
+without torch.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.entropy.integer_hyper import (
+    ACTIVATION_FRACTION_BITS,
+    EXACT_LIMIT,
+    WEIGHT_FRACTION_BITS,
+    IntegerHyperSynthesis,
+)
+from aecodec.entropy.tables import PMFTables, gaussian_tables
+from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
+
+from aecodec.codecs.registry import ARCHITECTURE
+Z_INPUT_MAX = 4096
+_Z_SEARCH_SUPPORT = 512
+_Z_MIN_PROBABILITY = 1e-10
+
+
+def integer_hyper_synthesis(model: MeanScaleHyperprior) -> IntegerHyperSynthesis:
+    """Quantize h_s to the fixed-point integer network of :mod:`aecodec.entropy.integer_hyper`."""
+    weights, biases = [], []
+    for conv in model.h_s.convs:
+        weight = conv.weight.detach().double().numpy()
+        weights.append(np.round(weight.reshape(weight.shape[0], -1) * 2.0**WEIGHT_FRACTION_BITS))
+        bias = conv.bias.detach().double().numpy()
+        biases.append(np.round(bias * 2.0 ** (WEIGHT_FRACTION_BITS + ACTIVATION_FRACTION_BITS)))
+    network = IntegerHyperSynthesis(tuple(weights), tuple(biases), HYPER_ACTIVATION_MAX, Z_INPUT_MAX)
+    worst = network.worst_case_accumulator()
+    if worst >= EXACT_LIMIT:
+        raise ValueError(f"integer h_s could exceed exact float64 range ({worst:.3g} ≥ 2^52)")
+    return network
+
+
+def z_tables(model: MeanScaleHyperprior) -> PMFTables:
+    """One integer table per hyper-latent channel, trimmed to where the prior has mass."""
+    pmfs = model.z_density.pmf_table(_Z_SEARCH_SUPPORT)
+    trimmed, minima = [], []
+    for pmf in pmfs:
+        keep = np.flatnonzero(pmf > _Z_MIN_PROBABILITY)
+        low, high = (keep[0], keep[-1]) if keep.size else (_Z_SEARCH_SUPPORT, _Z_SEARCH_SUPPORT)
+        trimmed.append(pmf[low : high + 1])
+        minima.append(int(low) - _Z_SEARCH_SUPPORT)
+    return PMFTables.from_float(trimmed, minima)
+
+
+def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
+    """All arrays of a shipped weights file for ``model`` (EMA weights, eval mode)."""
+    model = model.float().eval()
+    arrays: dict[str, np.ndarray] = {
+        "meta.json": np.frombuffer(
+            json.dumps({"architecture": ARCHITECTURE, "config": model.config.to_dict()}).encode(), dtype=np.uint8
+        )
+    }
+    for name, tensor in model.state_dict().items():
+        arrays[f"float.{name}"] = tensor.detach().float().contiguous().numpy()
+    with torch.no_grad():
+        arrays.update(integer_hyper_synthesis(model).to_arrays("h_s_int"))
+        arrays.update(z_tables(model).to_arrays("z_tables"))
+        arrays.update(gaussian_tables().to_arrays("y_tables"))
+    return arrays

@@ -1,0 +1,171 @@
+"""The shipped codec: float transforms from a backend, entropy coding in exact integers.
+
+Contract (after CompressAI's ``CompressionModel``): :func:`aecodec.codecs.freeze.freeze`
+is ``update()``; :meth:`FrozenHyperprior.compress` turns a padded image into coded streams
+and :meth:`FrozenHyperprior.decompress` inverts it. Data flow (Minnen et al. 2018 with the
+gains of Cui et al. 2021 and the integer hyper-decoder of Ballé et al. 2019)::
+
+    encoder:  x ─backend.analysis─► y_g, z ─round─► ẑ ─coder(z tables)─► "z"
+                                     ẑ ─IntegerHyperSynthesis─► μ, log σ  (exact integers)
+              s = round(y_g − μ) ─coder(y tables[bin(log σ)])─► "y"
+    decoder:  "z" ─► ẑ ─► μ, log σ (bit-identical) ─► s ─► ŷ_g = s + μ ─backend.synthesis─► x̂
+
+Only the float transforms (which merely move pixel values) depend on the backend; every
+number that selects or shifts a probability table is an exact integer, and a CRC-32 of all
+symbols detects any desync rather than returning garbage.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from aecodec.entropy.coder import TableCoder
+from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, IntegerHyperSynthesis
+from aecodec.entropy.tables import PMFTables, scale_bin
+from aecodec.errors import DesyncError, FormatError
+
+QUALITY_MIN = 1.0
+QUALITY_MAX = 100.0
+
+
+class Transforms(Protocol):
+    """The float half of the codec, provided by a runtime backend."""
+
+    name: str
+
+    def analysis(self, x: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def synthesis(self, y_hat: np.ndarray, t: float) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class CodedLatents:
+    """Entropy-coded latents of one image: what the container stores.
+
+    Attributes:
+        streams: Stream name → (shape, payload) for "z", "z.escape", "y", "y.escape".
+        symbol_crc: CRC-32 of the z symbols followed by the y symbols (int32 little-endian).
+    """
+
+    streams: dict[str, tuple[tuple[int, ...], bytes]]
+    symbol_crc: int
+
+
+def symbol_crc(*symbol_arrays: np.ndarray) -> int:
+    """CRC-32 over the given integer symbol arrays, in order, as int32 little-endian."""
+    crc = 0
+    for symbols in symbol_arrays:
+        crc = zlib.crc32(np.ascontiguousarray(symbols, dtype="<i4").tobytes(), crc)
+    return crc
+
+
+def _pack_escapes(values: np.ndarray) -> tuple[tuple[int, ...], bytes]:
+    return (len(values),), np.asarray(values, dtype=">i4").tobytes()
+
+
+def _unpack_escapes(shape: tuple[int, ...], payload: bytes) -> np.ndarray:
+    if len(shape) != 1 or len(payload) != 4 * shape[0]:
+        raise FormatError("malformed escape stream")
+    return np.frombuffer(payload, dtype=">i4").astype(np.int64)
+
+
+class FrozenHyperprior:
+    """Variable-rate mean-scale hyperprior codec ready to code images.
+
+    Args:
+        transforms: Backend running g_a, h_a, the gains and g_s.
+        hyper: Exact integer hyper-synthesis.
+        z_tables: One integer PMF per hyper-latent channel.
+        y_tables: One integer PMF per Gaussian scale bin.
+        knots: Number of learned gain knots (quality 1..100 maps onto [0, knots − 1]).
+        latent_channels: M, channels of y.
+        hyper_channels: N, channels of z.
+    """
+
+    stride = 64
+
+    def __init__(
+        self,
+        transforms: Transforms,
+        hyper: IntegerHyperSynthesis,
+        z_tables: PMFTables,
+        y_tables: PMFTables,
+        knots: int,
+        latent_channels: int,
+        hyper_channels: int,
+    ) -> None:
+        self.transforms = transforms
+        self.hyper = hyper
+        self.z_coder = TableCoder(z_tables)
+        self.y_coder = TableCoder(y_tables)
+        self.knots = knots
+        self.latent_channels = latent_channels
+        self.hyper_channels = hyper_channels
+
+    def rate_parameter(self, quality: float) -> float:
+        """Map public quality [1, 100] linearly onto the gain-knot axis [0, knots − 1]."""
+        return (quality - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * (self.knots - 1)
+
+    def _entropy_parameters(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean_fixed, log_scale_fixed = self.hyper(z_hat)
+        mean = mean_fixed.astype(np.float64) / 2**ACTIVATION_FRACTION_BITS
+        return mean, scale_bin(log_scale_fixed)
+
+    def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
+
+    def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
+        """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride`."""
+        t = self.rate_parameter(quality)
+        y, z = self.transforms.analysis(x, t)
+        z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
+        mean, bins = self._entropy_parameters(z_hat)
+        y_symbols = np.round(y - mean).astype(np.int64)
+        z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
+        y_bytes, y_escapes = self.y_coder.encode(y_symbols, bins)
+        return CodedLatents(
+            streams={
+                "z": (z_hat.shape, z_bytes),
+                "z.escape": _pack_escapes(z_escapes),
+                "y": (y_symbols.shape, y_bytes),
+                "y.escape": _pack_escapes(y_escapes),
+            },
+            symbol_crc=symbol_crc(z_hat, y_symbols),
+        )
+
+    def decode_symbols(self, coded: CodedLatents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entropy-decode ``(z_hat, y_symbols, mean)``; checks shapes and the symbol CRC.
+
+        Raises:
+            FormatError: Streams missing or with shapes this model cannot have produced.
+            DesyncError: The decoded symbols do not match the stored CRC.
+        """
+        try:
+            z_shape, z_bytes = coded.streams["z"]
+            y_shape, y_bytes = coded.streams["y"]
+            z_escapes = _unpack_escapes(*coded.streams["z.escape"])
+            y_escapes = _unpack_escapes(*coded.streams["y.escape"])
+        except KeyError as exc:
+            raise FormatError(f"missing stream {exc}") from exc
+        if len(z_shape) != 3 or z_shape[0] != self.hyper_channels:
+            raise FormatError(f"hyper-latent shape {z_shape} does not fit this model")
+        if tuple(y_shape) != (self.latent_channels, 4 * z_shape[1], 4 * z_shape[2]):
+            raise FormatError(f"latent shape {y_shape} does not fit hyper-latent shape {z_shape}")
+        if np.abs(z_escapes).max(initial=0) > self.hyper.input_max:
+            raise DesyncError("hyper-latent escape value out of range")
+        z_hat = self.z_coder.decode(z_bytes, self._z_table_index(tuple(z_shape)), z_escapes).reshape(z_shape)
+        mean, bins = self._entropy_parameters(z_hat)
+        y_symbols = self.y_coder.decode(y_bytes, bins, y_escapes).reshape(y_shape)
+        if symbol_crc(z_hat, y_symbols) != coded.symbol_crc:
+            raise DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)")
+        return z_hat, y_symbols, mean
+
+    def decompress(self, coded: CodedLatents, quality: float) -> np.ndarray:
+        """Decode to an image (3, H, W) in [0, 1] (float, clipped)."""
+        _, y_symbols, mean = self.decode_symbols(coded)
+        y_hat = (y_symbols + mean).astype(np.float32)
+        return np.clip(self.transforms.synthesis(y_hat, self.rate_parameter(quality)), 0.0, 1.0)

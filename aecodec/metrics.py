@@ -1,0 +1,382 @@
+"""Image-quality and rate–distortion metrics, in plain numpy.
+
+This module is imported by the runtime package, so it depends on numpy only (no torch, no
+scipy): anyone who can decode an ``.aec`` file can also measure it. The definitions follow
+the ones the learned-compression literature reports (CompressAI, pytorch-msssim, the
+VCEG/JVET Bjøntegaard reference), so numbers computed here can be put next to published
+curves without a footnote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["bd_psnr", "bd_rate", "bpp", "ms_ssim", "psnr"]
+
+# MS-SSIM constants of Wang, Simoncelli & Bovik (2003), as used by pytorch-msssim/CompressAI.
+MS_SSIM_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+_WIN_SIZE = 11
+_WIN_SIGMA = 1.5
+_K1 = 0.01
+_K2 = 0.03
+
+
+# --------------------------------------------------------------------------------------
+# Distortion
+# --------------------------------------------------------------------------------------
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    """Peak signal-to-noise ratio between two images, in dB.
+
+    The MSE is taken over every sample of every channel at once (``PSNR-RGB`` in CompressAI's
+    terms), not averaged per channel, because that is what the codec literature reports.
+
+    Args:
+        a: Reference image, (H, W) or (H, W, C), uint8 or float.
+        b: Distorted image of the same shape.
+        peak: Largest possible sample value (255 for 8-bit images, 1.0 for [0, 1] floats).
+
+    Returns:
+        ``10·log10(peak² / MSE)``; ``math.inf`` when the images are identical, so that a
+        lossless round trip is distinguishable from a merely very good one.
+
+    Raises:
+        ValueError: If the shapes differ.
+    """
+    x, y = _as_float_pair(a, b)
+    mse = float(np.mean((x - y) ** 2))
+    if mse == 0.0:
+        return math.inf
+    return 10.0 * math.log10(peak * peak / mse)
+
+
+def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """Multi-scale SSIM (Wang et al. 2003), numerically matching pytorch-msssim.
+
+    CompressAI evaluates with ``pytorch_msssim.ms_ssim``; reproducing its exact recipe (rather
+    than e.g. the MATLAB or TensorFlow variants, which pad and downsample differently) keeps our
+    numbers comparable with published learned-codec curves:
+
+    * per channel, an 11-tap Gaussian window with σ = 1.5, applied separably with 'valid'
+      borders (no padding), ``K1 = 0.01``, ``K2 = 0.03``;
+    * 5 scales weighted ``(0.0448, 0.2856, 0.3001, 0.2363, 0.1333)``; the contrast–structure
+      term ``cs`` at the first four, full SSIM at the last; negative values clamped to 0 before
+      raising to the weight (otherwise a fractional power of a negative number is NaN);
+    * 2×2 average pooling between scales; an odd side is first padded with one zero row/column
+      in front, and the zero counts in the average (``avg_pool2d(padding=side % 2)`` with
+      ``count_include_pad=True``);
+    * the per-channel products are averaged over channels.
+
+    Small images: five scales need a shorter side of at least 161 px (after four halvings the
+    11-tap window must still fit). For smaller images this function uses as many scales ``L`` as
+    fit (side > 10·2^(L-1)) and renormalises the first ``L`` weights to sum to 1, so the result
+    is still a weighted geometric mean in [0, 1]; with one scale it is plain SSIM. Values from
+    images below 161 px are therefore not strictly comparable with 5-scale MS-SSIM.
+
+    Args:
+        a: Reference image, (H, W, C) or (H, W), uint8 or float.
+        b: Distorted image of the same shape.
+        data_range: Dynamic range of the samples (255 for uint8, 1.0 for [0, 1] floats);
+            sets the stabilising constants ``C1 = (K1·L)²`` and ``C2 = (K2·L)²``.
+
+    Returns:
+        MS-SSIM in [0, 1]; 1.0 for identical images.
+
+    Raises:
+        ValueError: If the shapes differ or the shorter side is 10 px or less (not even one
+            11-tap window fits).
+    """
+    x, y = _as_float_pair(a, b)
+    if x.ndim == 2:
+        x, y = x[..., None], y[..., None]
+    if x.ndim != 3:
+        raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {a.shape}")
+    # Channels first: the spatial axes are then the last two, as in the torch reference.
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 0))
+    y = np.ascontiguousarray(np.moveaxis(y, -1, 0))
+
+    levels = _ms_ssim_levels(min(x.shape[1:]))
+    if levels == len(MS_SSIM_WEIGHTS):
+        weights = np.asarray(MS_SSIM_WEIGHTS)
+    else:
+        weights = np.asarray(MS_SSIM_WEIGHTS[:levels])
+        weights = weights / weights.sum()
+
+    window = _gaussian_window(_WIN_SIZE, _WIN_SIGMA)
+    c1 = (_K1 * data_range) ** 2
+    c2 = (_K2 * data_range) ** 2
+    terms = []
+    for level in range(levels):
+        ssim_c, cs_c = _ssim_per_channel(x, y, window, c1, c2)
+        if level < levels - 1:
+            terms.append(np.maximum(cs_c, 0.0))
+            x, y = _avg_pool2(x), _avg_pool2(y)
+        else:
+            terms.append(np.maximum(ssim_c, 0.0))
+    stacked = np.stack(terms)  # (levels, C)
+    per_channel = np.prod(stacked ** weights[:, None], axis=0)
+    return float(per_channel.mean())
+
+
+def _as_float_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as float64 (uint8 arithmetic would wrap around on subtraction)."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    return a.astype(np.float64), b.astype(np.float64)
+
+
+def _ms_ssim_levels(smaller_side: int) -> int:
+    """Number of scales whose coarsest image still holds one full window (pytorch-msssim's rule)."""
+    for levels in range(len(MS_SSIM_WEIGHTS), 0, -1):
+        if smaller_side > (_WIN_SIZE - 1) * 2 ** (levels - 1):
+            return levels
+    raise ValueError(f"image too small for SSIM: shorter side {smaller_side} px, need more than {_WIN_SIZE - 1}")
+
+
+def _gaussian_window(size: int, sigma: float) -> np.ndarray:
+    """Normalised 1-D Gaussian taps centred on the middle tap."""
+    coords = np.arange(size, dtype=np.float64) - size // 2
+    g = np.exp(-(coords**2) / (2.0 * sigma**2))
+    return g / g.sum()
+
+
+def _filter_valid(stack: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Separable 'valid' correlation of the last two axes with ``window``.
+
+    A weighted sum of shifted views: 2×11 vectorised multiply–adds over the whole stack, which
+    is much faster in numpy than a generic convolution and has no per-pixel Python loop.
+    """
+    n = window.size
+    h, w = stack.shape[-2:]
+    rows = window[0] * stack[..., : h - n + 1, :]
+    for k in range(1, n):
+        rows = rows + window[k] * stack[..., k : h - n + 1 + k, :]
+    out = window[0] * rows[..., : w - n + 1]
+    for k in range(1, n):
+        out = out + window[k] * rows[..., k : w - n + 1 + k]
+    return out
+
+
+def _ssim_per_channel(
+    x: np.ndarray, y: np.ndarray, window: np.ndarray, c1: float, c2: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean SSIM and mean contrast–structure term per channel of (C, H, W) images."""
+    # One filtering pass over all five moments at once.
+    moments = _filter_valid(np.stack([x, y, x * x, y * y, x * y]), window)
+    mu1, mu2, e_xx, e_yy, e_xy = moments
+    mu1_sq, mu2_sq, mu1_mu2 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    sigma1_sq = e_xx - mu1_sq
+    sigma2_sq = e_yy - mu2_sq
+    sigma12 = e_xy - mu1_mu2
+    cs_map = (2.0 * sigma12 + c2) / (sigma1_sq + sigma2_sq + c2)
+    ssim_map = (2.0 * mu1_mu2 + c1) / (mu1_sq + mu2_sq + c1) * cs_map
+    return ssim_map.mean(axis=(-2, -1)), cs_map.mean(axis=(-2, -1))
+
+
+def _avg_pool2(x: np.ndarray) -> np.ndarray:
+    """2×2 mean pooling of the last two axes, exactly like ``avg_pool2d(2, padding=side % 2)``.
+
+    For an odd side torch pads one zero on both ends; with stride 2 only the leading zero is
+    ever inside a window, and it counts in the divisor. Reproduced here so results match.
+    """
+    h, w = x.shape[-2:]
+    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(h % 2, 0), (w % 2, 0)])
+    h, w = x.shape[-2:]
+    x = x[..., : h - h % 2, : w - w % 2]
+    return 0.25 * (x[..., 0::2, 0::2] + x[..., 1::2, 0::2] + x[..., 0::2, 1::2] + x[..., 1::2, 1::2])
+
+
+# --------------------------------------------------------------------------------------
+# Rate
+# --------------------------------------------------------------------------------------
+
+
+def bpp(num_bytes: int, width: int, height: int) -> float:
+    """Bits per pixel of a coded image.
+
+    Always pass the size of the *whole* file (headers, side information, container chunks):
+    that is what a user stores or sends, and it is how JPEG/WebP/AVIF are measured too, so the
+    comparison is fair to the baselines.
+
+    Args:
+        num_bytes: Length of the complete encoded file in bytes.
+        width: Image width in pixels.
+        height: Image height in pixels.
+
+    Returns:
+        ``8·num_bytes / (width·height)``.
+
+    Raises:
+        ValueError: If the image has no pixels.
+    """
+    pixels = width * height
+    if pixels <= 0:
+        raise ValueError(f"image has no pixels: {width}x{height}")
+    return 8.0 * num_bytes / pixels
+
+
+# --------------------------------------------------------------------------------------
+# Bjøntegaard deltas
+# --------------------------------------------------------------------------------------
+
+
+def bd_rate(
+    rate_a: Sequence[float], psnr_a: Sequence[float], rate_b: Sequence[float], psnr_b: Sequence[float]
+) -> float:
+    """Bjøntegaard delta rate of codec B against anchor A, in percent.
+
+    The average bitrate difference at equal quality: −20 means B needs on average 20 % fewer
+    bits than A for the same PSNR. This is the piecewise-cubic variant used by the VCEG/JVET
+    reference since 2017 (and by CompressAI-style tooling): log-rate is interpolated as a
+    function of PSNR with a monotone PCHIP (not the original 3rd-order polynomial fit, which
+    can oscillate and give nonsense with 4+ points), and the two interpolants are integrated
+    exactly over the PSNR interval where both curves have data.
+
+    Any quality metric can stand in for PSNR (e.g. MS-SSIM in dB); the units cancel.
+
+    Args:
+        rate_a: Rates of the anchor (bpp, bytes, kbit/s — any unit, same for both codecs).
+        psnr_a: Quality of the anchor at those rates.
+        rate_b: Rates of the tested codec.
+        psnr_b: Quality of the tested codec at those rates.
+
+    Returns:
+        ``(exp(mean Δ log rate) − 1)·100``.
+
+    Raises:
+        ValueError: With fewer than 2 points per curve, non-positive rates, repeated quality
+            values within a curve, non-finite values, or quality ranges that do not overlap.
+    """
+    log_a, q_a = _curve(rate_a, psnr_a)
+    log_b, q_b = _curve(rate_b, psnr_b)
+    mean_diff = _mean_difference(q_a, log_a, q_b, log_b, what="quality")
+    return (math.exp(mean_diff) - 1.0) * 100.0
+
+
+def bd_psnr(
+    rate_a: Sequence[float], psnr_a: Sequence[float], rate_b: Sequence[float], psnr_b: Sequence[float]
+) -> float:
+    """Bjøntegaard delta PSNR of codec B against anchor A, in dB.
+
+    The average quality difference at equal rate (positive = B is better): PSNR is
+    PCHIP-interpolated as a function of log-rate and integrated over the overlapping log-rate
+    interval, the same method as :func:`bd_rate` with the axes swapped.
+
+    Args:
+        rate_a: Rates of the anchor.
+        psnr_a: PSNR of the anchor (dB).
+        rate_b: Rates of the tested codec, same unit as ``rate_a``.
+        psnr_b: PSNR of the tested codec (dB).
+
+    Returns:
+        Mean PSNR difference ``B − A`` over the common rate range, in dB.
+
+    Raises:
+        ValueError: As for :func:`bd_rate`, with the rate ranges required to overlap.
+    """
+    log_a, q_a = _curve(rate_a, psnr_a)
+    log_b, q_b = _curve(rate_b, psnr_b)
+    return _mean_difference(log_a, q_a, log_b, q_b, what="rate")
+
+
+def _curve(rate: Sequence[float], quality: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(log rate, quality)`` arrays of one RD curve."""
+    r = np.asarray(rate, dtype=np.float64).ravel()
+    q = np.asarray(quality, dtype=np.float64).ravel()
+    if r.shape != q.shape:
+        raise ValueError(f"{r.size} rates but {q.size} quality values")
+    if r.size < 2:
+        raise ValueError(f"a rate–distortion curve needs at least 2 points, got {r.size}")
+    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(q))):
+        raise ValueError("rates and quality values must be finite")
+    if np.any(r <= 0):
+        raise ValueError("rates must be positive (the Bjøntegaard metric works on log-rate)")
+    return np.log(r), q
+
+
+def _mean_difference(x_a: np.ndarray, y_a: np.ndarray, x_b: np.ndarray, y_b: np.ndarray, what: str) -> float:
+    """Mean of ``y_b(x) − y_a(x)`` over the common x range, both curves PCHIP-interpolated."""
+    low = max(x_a.min(), x_b.min())
+    high = min(x_a.max(), x_b.max())
+    if not high > low:
+        raise ValueError(f"the two curves' {what} ranges do not overlap; the Bjøntegaard delta is undefined")
+    integral_a = _pchip_integral(x_a, y_a, low, high)
+    integral_b = _pchip_integral(x_b, y_b, low, high)
+    return (integral_b - integral_a) / (high - low)
+
+
+def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Derivatives at the knots of the monotone piecewise-cubic Hermite interpolant.
+
+    Fritsch–Carlson monotone PCHIP with the Fritsch–Butland weighted harmonic mean at interior
+    knots and the shape-preserving three-point formula at the ends — the same slopes as MATLAB
+    ``pchip`` and SciPy ``PchipInterpolator``, so BD numbers agree with those tools. Monotone
+    data give a monotone interpolant, which a rate–quality curve must be.
+    """
+    h = np.diff(x)
+    m = np.diff(y) / h
+    if x.size == 2:
+        return np.array([m[0], m[0]])
+    d = np.zeros_like(x)
+    # Interior: 0 at local extrema / flat segments, else weighted harmonic mean of the secants.
+    h0, h1 = h[:-1], h[1:]
+    m0, m1 = m[:-1], m[1:]
+    same_sign = (np.sign(m0) * np.sign(m1)) > 0
+    w1 = 2.0 * h1 + h0
+    w2 = h1 + 2.0 * h0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        harmonic = (w1 + w2) / (w1 / m0 + w2 / m1)
+    d[1:-1] = np.where(same_sign, harmonic, 0.0)
+    d[0] = _pchip_end_slope(h[0], h[1], m[0], m[1])
+    d[-1] = _pchip_end_slope(h[-1], h[-2], m[-1], m[-2])
+    return d
+
+
+def _pchip_end_slope(h0: float, h1: float, m0: float, m1: float) -> float:
+    """Non-centred three-point end slope, limited so the end segment stays monotone."""
+    d = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1)
+    if np.sign(d) != np.sign(m0):
+        return 0.0
+    if np.sign(m0) != np.sign(m1) and abs(d) > abs(3.0 * m0):
+        return 3.0 * m0
+    return float(d)
+
+
+def _pchip_integral(x: np.ndarray, y: np.ndarray, low: float, high: float) -> float:
+    """Exact integral over [low, high] (inside the data range) of the PCHIP through (x, y)."""
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    if np.any(np.diff(x) == 0):
+        raise ValueError("repeated abscissa in a rate–distortion curve; PCHIP needs distinct values")
+    d = _pchip_slopes(x, y)
+    return _pchip_antiderivative(x, y, d, high) - _pchip_antiderivative(x, y, d, low)
+
+
+def _pchip_antiderivative(x: np.ndarray, y: np.ndarray, d: np.ndarray, at: float) -> float:
+    """∫ from x[0] to ``at`` of the cubic Hermite interpolant with knot slopes ``d``.
+
+    On a segment of width h with t = (x − x_k)/h, the Hermite basis integrates to
+    h·[y_k(t − t³ + t⁴/2) + h·d_k(t²/2 − 2t³/3 + t⁴/4) + y_{k+1}(t³ − t⁴/2) + h·d_{k+1}(t⁴/4 − t³/3)].
+    """
+    h = np.diff(x)
+    segment = int(np.clip(np.searchsorted(x, at, side="right") - 1, 0, x.size - 2))
+
+    def partial(k: np.ndarray | int, t: np.ndarray | float) -> np.ndarray | float:
+        t2, t3, t4 = t * t, t**3, t**4
+        return h[k] * (
+            y[k] * (t - t3 + t4 / 2.0)
+            + h[k] * d[k] * (t2 / 2.0 - 2.0 * t3 / 3.0 + t4 / 4.0)
+            + y[k + 1] * (t3 - t4 / 2.0)
+            + h[k] * d[k + 1] * (t4 / 4.0 - t3 / 3.0)
+        )
+
+    whole = np.arange(segment)
+    full_segments = float(np.sum(partial(whole, np.ones(segment)))) if segment else 0.0
+    t = (at - x[segment]) / h[segment]
+    return full_segments + float(partial(segment, t))

@@ -1,0 +1,152 @@
+"""Resumable rate–distortion training of the variable-rate codec.
+
+Each step draws a batch of crops and, per crop, a rate parameter t ~ U[0, K−1] with its
+trade-off λ(t) log-interpolated between ``lambda_min`` and ``lambda_max``; the loss is
+``mean(λ·255²·MSE + bpp)`` so one network learns the whole rate continuum. The run folder
+holds ``checkpoint.pt`` (model, EMA, optimizer, RNG, step, CPU seconds; rewritten atomically
+every few minutes), ``train.log`` and ``curve.jsonl`` (validation PSNR/bpp of the EMA
+weights against CPU-hours). Re-running the same command resumes from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.train.config import TrainConfig
+from aecodec.train.data import CropSampler, list_photos, load_rgb
+from aecodec.train.losses import rate_distortion
+
+
+def lambda_for(t: torch.Tensor, config: TrainConfig, knots: int) -> torch.Tensor:
+    """λ at rate parameters ``t``: log-linear between ``lambda_min`` and ``lambda_max``."""
+    ratio = math.log(config.lambda_max / config.lambda_min)
+    return config.lambda_min * torch.exp(ratio * t / (knots - 1))
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay from ``lr`` to ``lr_final`` over ``steps``."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * progress))
+
+
+def _save_atomic(state: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _cpu_seconds() -> float:
+    usage = os.times()
+    return usage.user + usage.system
+
+
+@torch.no_grad()
+def validate(model: MeanScaleHyperprior, photos: list[np.ndarray], rates: list[float]) -> list[dict]:
+    """Estimated bpp and PSNR per rate on centre crops, with rounding instead of noise."""
+    model.eval()
+    points = []
+    for t in rates:
+        bits = mse = pixels = 0.0
+        for photo in photos:
+            size = (min(photo.shape[:2]) // 64) * 64
+            top, left = (photo.shape[0] - size) // 2, (photo.shape[1] - size) // 2
+            x = torch.from_numpy(photo[top : top + size, left : left + size].transpose(2, 0, 1).copy())
+            x = x[None].float() / 255
+            out = model(x, torch.tensor([t]))
+            bits += float(-out["y"].log2().sum() - out["z"].log2().sum())
+            mse += float(((out["x_hat"].clamp(0, 1) - x) ** 2).mean()) * size * size
+            pixels += size * size
+        points.append({"t": t, "bpp": bits / pixels, "psnr": 10 * math.log10(pixels / mse)})
+    model.train()
+    return points
+
+
+def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
+    """Train (or resume) until ``config.steps``; return the checkpoint path."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    model = MeanScaleHyperprior(config.model).to(memory_format=torch.channels_last)
+    ema = copy.deepcopy(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sampler = CropSampler(config.train_dir, config.crop, config.min_downscale, config.seed)
+    val_photos = [load_rgb(p) for p in list_photos(config.val_dir)[::4]]
+    step, cpu_before = 0, 0.0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.rng.bit_generator.state = state["sampler_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, cpu_before = state["step"], state["cpu_seconds"]
+        log(f"resumed from step {step} ({cpu_before / 3600:.2f} CPU-h)")
+    cpu_start = _cpu_seconds()
+    last_save = time.monotonic()
+    knots = config.model.knots
+
+    def save() -> None:
+        _save_atomic(
+            {
+                "config": asdict(config),
+                "model": model.state_dict(),
+                "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "sampler_rng": sampler.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "cpu_seconds": cpu_before + _cpu_seconds() - cpu_start,
+            },
+            checkpoint_path,
+        )
+
+    running = []
+    while step < config.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config)
+        x = torch.from_numpy(sampler.batch(config.batch)).contiguous(memory_format=torch.channels_last)
+        t = torch.rand(config.batch) * (knots - 1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            out = model(x, t)
+        loss, distortion, bpp = rate_distortion(out, x, lambda_for(t, config, knots))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+        if not torch.isfinite(grad_norm):
+            log(f"step {step}: non-finite gradient, step skipped")
+            continue
+        optimizer.step()
+        with torch.no_grad():
+            for ema_p, p in zip(ema.parameters(), model.parameters()):
+                ema_p.lerp_(p, 1 - config.ema_decay)
+        step += 1
+        running.append((loss.item(), distortion.item(), bpp.item()))
+        if step % 100 == 0:
+            mean = np.mean(running, axis=0)
+            running.clear()
+            cpu_hours = (cpu_before + _cpu_seconds() - cpu_start) / 3600
+            log(f"step {step} loss {mean[0]:.3f} mse*255² {mean[1]:.2f} bpp {mean[2]:.3f} lr {learning_rate(step, config):.2e} cpu-h {cpu_hours:.3f}")
+        if step % config.validate_every == 0 or step == config.steps:
+            points = validate(ema, val_photos, [0.0, (knots - 1) / 2, float(knots - 1)])
+            cpu_hours = (cpu_before + _cpu_seconds() - cpu_start) / 3600
+            with open(run_dir / "curve.jsonl", "a") as curve:
+                curve.write(json.dumps({"step": step, "cpu_hours": cpu_hours, "points": points}) + "\n")
+            log(f"validate step {step}: " + ", ".join(f"t={p['t']:.1f} {p['bpp']:.3f}bpp {p['psnr']:.2f}dB" for p in points))
+        if time.monotonic() - last_save > 60 * config.checkpoint_minutes or step == config.steps:
+            save()
+            last_save = time.monotonic()
+    return checkpoint_path

@@ -1,0 +1,26 @@
+"""Rate–distortion loss of the variable-rate codec."""
+
+from __future__ import annotations
+
+import torch
+
+
+def rate_distortion(out: dict[str, torch.Tensor], x: torch.Tensor, lmbda: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-image ``λ·255²·MSE + bpp``, averaged over the batch.
+
+    Args:
+        out: Output of the codec's ``forward`` (``x_hat`` and likelihoods ``y``, ``z``).
+        x: Original images in [0, 1], (B, 3, H, W).
+        lmbda: Trade-off per image, (B,).
+
+    Returns:
+        ``(loss, mean MSE·255², mean bpp)``; the last two are for logging.
+    """
+    batch, _, height, width = x.shape
+    pixels = height * width
+    mse = ((out["x_hat"].float() - x) ** 2).mean(dim=(1, 2, 3))
+    bits = -(out["y"].log2().sum(dim=(1, 2, 3)) + out["z"].log2().sum(dim=(1, 2, 3)))
+    bpp = bits / pixels
+    distortion = mse * 255**2
+    loss = (lmbda * distortion + bpp).mean()
+    return loss, distortion.mean().detach(), bpp.mean().detach()

@@ -1,0 +1,91 @@
+"""Turn a training checkpoint into shipped weights and record them in the manifest.
+
+``python -m aecodec.train.release RUN_DIR/checkpoint.pt --id hyperprior-v1`` freezes the
+EMA weights (integer tables included, see :mod:`aecodec.codecs.freeze`), writes
+``weights/<id>-<sha8>.npz``, removes the file it replaces, and updates
+``weights/MANIFEST.json`` with the hash, architecture, training recipe, steps and CPU-hours.
+``--rd benchmarks/results/rd-val.json`` attaches the validation numbers the benchmark
+measured for these weights.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.freeze import freeze
+from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.registry import ARCHITECTURE
+from aecodec.zoo import MANIFEST_NAME, sha256_of, weights_dir
+
+
+def _config_dict(config) -> dict:
+    return config if isinstance(config, dict) else {k: getattr(config, k) for k in config.__dataclass_fields__}
+
+
+def release(checkpoint: Path, model_id: str, description: str, recipe: str) -> dict:
+    """Write the weights file for ``checkpoint`` and return its manifest entry."""
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    train_config = _config_dict(state["config"])
+    model_config = HyperpriorConfig(**_config_dict(train_config["model"]))
+    model = MeanScaleHyperprior(model_config)
+    model.load_state_dict(state["ema"])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **freeze(model))
+    folder = weights_dir()
+    tmp = folder / f".{model_id}.npz.tmp"
+    tmp.write_bytes(buffer.getvalue())
+    sha256 = sha256_of(tmp)
+    target = folder / f"{model_id}-{sha256[:8]}.npz"
+    tmp.replace(target)
+    train_config["model"] = model_config.to_dict()
+    return {
+        "file": target.name,
+        "sha256": sha256,
+        "architecture": ARCHITECTURE,
+        "config": model_config.to_dict(),
+        "description": description,
+        "training": {
+            "data": "../shared/data/train (1185 photos; provenance and licences in its README)",
+            "recipe": recipe,
+            "train_config": {k: v for k, v in train_config.items() if k != "model"},
+            "steps": state["step"],
+            "cpu_hours": round(state["cpu_seconds"] / 3600, 3),
+            "weights": "exponential moving average of the training weights",
+        },
+    }
+
+
+@click.command()
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "model_id", required=True, help="Model id, e.g. hyperprior-v1.")
+@click.option("--description", default="", help="One line shown by `aecodec models`.")
+@click.option("--recipe", default="", help="Config file the checkpoint was trained with.")
+@click.option("--rd", "rd_json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this benchmarks/rd.py JSON as validation numbers (no new weights written).")
+@click.option("--default/--no-default", default=True, help="Make this the default model.")
+def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json: Path | None, default: bool) -> None:
+    """Freeze CHECKPOINT into weights/ and update MANIFEST.json."""
+    manifest_path = weights_dir() / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
+    if rd_json is not None:
+        manifest["models"][model_id]["validation"] = json.loads(rd_json.read_text())
+    else:
+        old = manifest["models"].get(model_id)
+        entry = release(checkpoint, model_id, description, recipe)
+        if old and old["file"] != entry["file"]:
+            (weights_dir() / old["file"]).unlink(missing_ok=True)
+        manifest["models"][model_id] = entry
+        click.echo(f"wrote {entry['file']} ({entry['training']['steps']} steps, {entry['training']['cpu_hours']} CPU-h)")
+    if default:
+        manifest["default"] = model_id
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

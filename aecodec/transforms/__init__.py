@@ -1,0 +1,15 @@
+"""The four learned transforms of a hyperprior codec (Ballé et al. 2018, Minnen et al. 2018).
+
+::
+
+    x ──g_a──► y ──h_a──► z          (analysis: image → latent → hyper-latent)
+    ŷ ◄─h_s── ẑ;  ŷ ──g_s──► x̂        (synthesis: hyper-latent → entropy parameters; latent → image)
+
+``g_a`` is also the shared backbone of the restoration heads, so it can return its
+intermediate feature maps.
+"""
+
+from aecodec.transforms.analysis import AnalysisTransform, HyperAnalysis
+from aecodec.transforms.synthesis import HyperSynthesis, SynthesisTransform
+
+__all__ = ["AnalysisTransform", "HyperAnalysis", "HyperSynthesis", "SynthesisTransform"]

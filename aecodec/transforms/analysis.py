@@ -1,0 +1,62 @@
+"""Analysis transforms: the image encoder g_a (shared backbone) and the hyper-encoder h_a."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aecodec.layers import GDN, conv
+
+
+class AnalysisTransform(nn.Module):
+    """g_a: four stride-2 5×5 convolutions with GDN, image (3 ch) → latent (M ch) at 1/16.
+
+    Args:
+        n: Width of the hidden layers.
+        m: Number of latent channels.
+    """
+
+    stride = 16
+
+    def __init__(self, n: int, m: int) -> None:
+        super().__init__()
+        self.stages = nn.ModuleList(
+            [
+                nn.Sequential(conv(3, n), GDN(n)),
+                nn.Sequential(conv(n, n), GDN(n)),
+                nn.Sequential(conv(n, n), GDN(n)),
+                conv(n, m),
+            ]
+        )
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of every stage (1/2, 1/4, 1/8, 1/16 resolution), for heads that tap them."""
+        outputs = []
+        for stage in self.stages:
+            x = stage(x)
+            outputs.append(x)
+        return outputs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in self.stages:
+            x = stage(x)
+        return x
+
+
+class HyperAnalysis(nn.Module):
+    """h_a: latent y (M ch) → hyper-latent z (N ch) at a further 1/4 resolution."""
+
+    stride = 4
+
+    def __init__(self, n: int, m: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            conv(m, n, 3, 1),
+            nn.ReLU(inplace=True),
+            conv(n, n, 5, 2),
+            nn.ReLU(inplace=True),
+            conv(n, n, 5, 2),
+        )
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.net(y)

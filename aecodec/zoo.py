@@ -1,0 +1,128 @@
+"""Model zoo: model id → weights file, verified by sha256, built through the registry.
+
+Weights live in ``weights/`` beside the package in a source checkout, or inside the
+installed package (``aecodec/_weights``, put there by the wheel build); the environment
+variable ``AECODEC_WEIGHTS_DIR`` overrides both. ``MANIFEST.json`` there lists every model
+with its file and sha256; a file whose hash differs is refused, never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from aecodec.errors import WeightsMismatchError
+
+MANIFEST_NAME = "MANIFEST.json"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One shipped model as the manifest lists it."""
+
+    model_id: str
+    file: Path
+    sha256: str
+    architecture: str
+    description: str
+
+    @property
+    def sha256_prefix(self) -> bytes:
+        """The 8 bytes of the hash that containers record."""
+        return bytes.fromhex(self.sha256)[:8]
+
+
+def weights_dir() -> Path:
+    """Folder holding MANIFEST.json and the weights files."""
+    override = os.environ.get("AECODEC_WEIGHTS_DIR")
+    if override:
+        return Path(override)
+    packaged = Path(__file__).parent / "_weights"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "weights"
+
+
+def _manifest() -> dict:
+    path = weights_dir() / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise WeightsMismatchError(f"cannot read the model manifest {path}: {exc}") from exc
+
+
+def models() -> list[ModelEntry]:
+    """Every model in the manifest, default first."""
+    manifest = _manifest()
+    entries = [
+        ModelEntry(
+            model_id=model_id,
+            file=weights_dir() / entry["file"],
+            sha256=entry["sha256"],
+            architecture=entry["architecture"],
+            description=entry.get("description", ""),
+        )
+        for model_id, entry in manifest.get("models", {}).items()
+    ]
+    return sorted(entries, key=lambda e: e.model_id != manifest.get("default"))
+
+
+def default_model_id() -> str:
+    """Id of the model used when none is named."""
+    manifest = _manifest()
+    if "default" not in manifest:
+        raise WeightsMismatchError("the model manifest names no default model")
+    return manifest["default"]
+
+
+def entry(model_id: str) -> ModelEntry:
+    """The manifest entry of ``model_id``."""
+    for candidate in models():
+        if candidate.model_id == model_id:
+            return candidate
+    raise WeightsMismatchError(f"unknown model {model_id!r}; `aecodec models` lists the installed ones")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def load_arrays(model_id: str) -> dict[str, np.ndarray]:
+    """Verified arrays of a model's weights file."""
+    found = entry(model_id)
+    try:
+        actual = sha256_of(found.file)
+    except OSError as exc:
+        raise WeightsMismatchError(f"weights file of {model_id!r} is missing: {found.file}") from exc
+    if actual != found.sha256:
+        raise WeightsMismatchError(f"weights file {found.file.name} has sha256 {actual[:16]}…, manifest says {found.sha256[:16]}…")
+    with np.load(found.file, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+@lru_cache(maxsize=4)
+def load_codec(model_id: str, backend: str = "torch"):
+    """The ready codec for ``model_id`` (cached per process)."""
+    from aecodec.codecs.registry import build
+
+    return build(load_arrays(model_id), backend)
+
+
+def codec_for(model_id: str, sha256_prefix: bytes, backend: str = "torch"):
+    """The codec a container names, refusing it if the installed weights differ."""
+    found = entry(model_id)
+    if found.sha256_prefix != sha256_prefix:
+        raise WeightsMismatchError(
+            f"file was coded with {model_id} weights {sha256_prefix.hex()}, installed are {found.sha256_prefix.hex()}"
+        )
+    return load_codec(model_id, backend)

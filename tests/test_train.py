@@ -1,0 +1,87 @@
+"""Training: config parsing, a resumable run on generated photos, and freezing its result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.freeze import freeze
+from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.registry import build
+from aecodec.errors import InputError
+from aecodec.train.config import TrainConfig
+from aecodec.train.loop import lambda_for, learning_rate, train
+from tests_support import write_photos
+
+
+def test_shipped_config_parses():
+    from pathlib import Path
+
+    config = TrainConfig.load(Path(__file__).resolve().parent.parent / "weights" / "hyperprior-v1.toml")
+    assert config.model.knots >= 2 and config.crop % 64 == 0
+
+
+def test_unknown_config_key_is_refused(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('train_dir = "a"\nval_dir = "b"\nlearning_rat = 0.1\n')
+    with pytest.raises(InputError, match="learning_rat"):
+        TrainConfig.load(path)
+
+
+def test_schedule_and_lambda_range():
+    config = TrainConfig("a", "b", steps=1000, warmup=100, lr=1e-3, lr_final=1e-5)
+    assert learning_rate(0, config) < learning_rate(99, config) <= 1e-3
+    assert learning_rate(1000, config) == pytest.approx(1e-5)
+    lambdas = lambda_for(torch.tensor([0.0, 7.0]), config, knots=8)
+    assert lambdas[0] == pytest.approx(config.lambda_min) and lambdas[1] == pytest.approx(config.lambda_max)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    write_photos(root / "train", count=3, size=(80, 72))
+    write_photos(root / "val", count=1, size=(64, 64), seed=9)
+    config = TrainConfig(
+        str(root / "train"), str(root / "val"), model=HyperpriorConfig(n=8, m=8, knots=2),
+        crop=64, batch=2, steps=4, warmup=1, validate_every=2, bf16=False, threads=1, checkpoint_minutes=0.0,
+    )
+    return root, config
+
+
+def test_training_is_resumable_and_logs_a_learning_curve(tiny_run):
+    root, config = tiny_run
+    run_dir = root / "run"
+    checkpoint = train(config, run_dir, log=lambda message: None)
+    first = torch.load(checkpoint, weights_only=False)
+    assert first["step"] == 4 and first["cpu_seconds"] > 0
+    messages = []
+    train(replace(config, steps=6), run_dir, log=messages.append)
+    resumed = torch.load(checkpoint, weights_only=False)
+    assert resumed["step"] == 6
+    assert any("resumed from step 4" in m for m in messages)
+    curve = [json.loads(line) for line in (run_dir / "curve.jsonl").read_text().splitlines()]
+    assert [point["step"] for point in curve] == [2, 4, 6]
+    assert all(p["bpp"] > 0 and np.isfinite(p["psnr"]) for point in curve for p in point["points"])
+
+
+def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run):
+    """update(): the integer tables code the symbols at about the rate the float model estimates."""
+    torch.manual_seed(0)
+    model = MeanScaleHyperprior(HyperpriorConfig(n=8, m=8, knots=2)).eval()
+    codec = build(freeze(model))
+    image = np.asarray(Image.open(next((tiny_run[0] / "val").iterdir())).convert("RGB"), dtype=np.float32) / 255
+    x = image.transpose(2, 0, 1)
+    coded = codec.compress(x, quality=50.0)
+    z, y, mean = codec.decode_symbols(coded)
+    with torch.no_grad():
+        out = model(torch.from_numpy(x)[None], torch.tensor([codec.rate_parameter(50.0)]))
+    estimated_bits = float(-out["y"].log2().sum() - out["z"].log2().sum())
+    coded_bits = 8 * sum(len(payload) for name, (shape, payload) in coded.streams.items() if not name.endswith("escape"))
+    assert coded_bits == pytest.approx(estimated_bits, rel=0.15, abs=96)
+    assert codec.decompress(coded, 50.0).shape == x.shape
