@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from aecodec import __version__
-from aecodec.cli_support import derived_output, handles_errors, read_bytes, write_atomic
+from aecodec.cli_support import handles_errors
+from aecodec.files import derived_output, read_bytes, write_atomic
 from aecodec.errors import InputError
 from aecodec.train.cli import main as train_command
 
@@ -77,22 +78,35 @@ def decompress(source: Path, output: Path | None, reference: Path | None, force:
         raise InputError(f"{output} already exists (use --force to overwrite)")
     image_format = _save_format(output)
     image = pipeline.decompress(read_bytes(source))
-    options = SAVE_OPTIONS.get(image_format, {})
+    options = dict(SAVE_OPTIONS.get(image_format, {}))
+    # Carry the ICC profile and EXIF into the output file: Pillow only writes what is passed
+    # to save() for most formats (JPEG and WebP drop the ICC profile otherwise, and every
+    # format drops EXIF).
+    for key in ("icc_profile", "exif"):
+        if image.info.get(key):
+            options[key] = image.info[key]
 
     def save(handle) -> None:
         try:
             image.save(handle, format=image_format, **options)
-        except (OSError, ValueError, KeyError) as exc:
+        except OSError as exc:
+            if exc.errno is not None:
+                raise  # a real I/O failure (disk full, ...): write_atomic names the cause
+            raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
+        except (ValueError, KeyError) as exc:
             raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
 
+    # Compare before writing, so a bad reference fails the command without leaving output.
+    quality_line = _quality_against(image, reference) if reference is not None else None
     write_atomic(output, save, force)
     if not quiet:
         click.echo(f"{source} → {output}: {image.width}×{image.height} {image.mode}")
-    if reference is not None:
-        _report_quality(image, reference)
+    if quality_line:
+        click.echo(quality_line)
 
 
-def _report_quality(image, reference: Path) -> None:
+def _quality_against(image, reference: Path) -> str:
+    """One line with PSNR-RGB and MS-SSIM of ``image`` against the ``reference`` file."""
     import numpy as np
 
     from aecodec import imageio
@@ -102,7 +116,7 @@ def _report_quality(image, reference: Path) -> None:
     decoded = np.asarray(image.convert("RGB"))
     if original.shape != decoded.shape:
         raise InputError(f"reference is {original.shape[1]}×{original.shape[0]}, decoded image is {decoded.shape[1]}×{decoded.shape[0]}")
-    click.echo(f"PSNR-RGB {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f} against {reference}")
+    return f"PSNR-RGB {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f} against {reference}"
 
 
 @main.command()
@@ -117,15 +131,22 @@ def info(source: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(details, indent=2))
         return
-    click.echo(f"file:     {source}")
-    for key in ("model", "weights_sha256_prefix", "format_version", "mode", "quality"):
-        click.echo(f"{key.replace('_', ' ') + ':':<10}{details[key]}" if len(key) < 10 else f"{key}: {details[key]}")
-    click.echo(f"size:     {details['width']}×{details['height']}")
-    click.echo(f"bytes:    {details['bytes']:,}")
-    click.echo(f"bpp:      {details['bpp']:.4f}")
-    click.echo("chunks:   type  offset    length")
+    rows = [
+        ("file", source),
+        ("model", details["model"]),
+        ("weights", f"sha256 {details['weights_sha256_prefix']}…"),
+        ("format", details["format_version"]),
+        ("size", f"{details['width']}×{details['height']}"),
+        ("mode", details["mode"]),
+        ("quality", f"{details['quality']:g}"),
+        ("bytes", f"{details['bytes']:,}"),
+        ("bpp", f"{details['bpp']:.4f}"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label + ':':<10}{value}")
+    click.echo(f"{'chunks:':<10}type    offset    length")
     for chunk in details["chunks"]:
-        click.echo(f"          {chunk['type']}  {chunk['offset']:>8}  {chunk['length']:>8}")
+        click.echo(f"{'':<10}{chunk['type']}  {chunk['offset']:>8}  {chunk['length']:>8}")
 
 
 @main.command()

@@ -20,6 +20,7 @@ profile and EXIF block are carried through to the decoded image.
 
 from __future__ import annotations
 
+import io
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aecodec.errors import AecodecWarning, FormatError, InputError
+from aecodec.files import read_bytes
 
 _CONVERTED_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
 _HIGH_DEPTH = {"I", "F"}
@@ -63,16 +65,11 @@ class PreparedImage:
 
 def open_image(path: str | Path) -> Image.Image:
     """Open and fully load an image file; any failure becomes a one-line InputError."""
+    data = read_bytes(Path(path))
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             return image
-    except FileNotFoundError as exc:
-        raise InputError(f"no such file: {path}") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"is a directory: {path}") from exc
-    except PermissionError as exc:
-        raise InputError(f"permission denied: {path}") from exc
     except UnidentifiedImageError as exc:
         raise InputError(f"not an image Pillow can read: {path}") from exc
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:

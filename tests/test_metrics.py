@@ -1,19 +1,13 @@
-"""Behaviour of aecodec.metrics and of the benchmark's codec wrappers."""
+"""Behaviour of aecodec.metrics: PSNR, MS-SSIM, bpp and Bjøntegaard deltas."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from aecodec.metrics import bd_psnr, bd_rate, bpp, ms_ssim, psnr
-
-RD_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "rd.py"
 
 # A plausible anchor RD curve (bpp, dB), deliberately not a straight line in log-rate.
 ANCHOR_RATE = np.array([0.12, 0.25, 0.45, 0.8, 1.4, 2.3])
@@ -174,29 +168,3 @@ def test_bd_metrics_reject_degenerate_curves():
         bd_rate([0.5], [30.0], ANCHOR_RATE, ANCHOR_PSNR)
     with pytest.raises(ValueError):
         bd_rate([0.0, 0.5], [28.0, 30.0], ANCHOR_RATE, ANCHOR_PSNR)
-
-
-# ------------------------------------------------------------- benchmark codec classes
-
-
-@pytest.fixture(scope="module")
-def rd_module():
-    spec = importlib.util.spec_from_file_location("rd_benchmark", RD_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
-
-
-@pytest.mark.parametrize("name", ["jpeg", "webp", "avif"])
-def test_benchmark_codec_round_trip(rd_module, name):
-    image = Image.fromarray(_smooth_image(24, 40))
-    codec = rd_module.CODECS[name]()
-    assert len(codec.qualities) >= 6
-    data = codec.encode(image, codec.qualities[len(codec.qualities) // 2])
-    assert isinstance(data, bytes) and len(data) > 0
-    decoded = codec.decode(data)
-    assert decoded.size == image.size
-    assert decoded.mode == "RGB"
-    assert psnr(np.asarray(image), np.asarray(decoded)) > 20.0

@@ -47,7 +47,9 @@ class CodedLatents:
     """Entropy-coded latents of one image: what the container stores.
 
     Attributes:
-        streams: Stream name → (shape, payload) for "z", "z.escape", "y", "y.escape".
+        streams: Stream name → (shape, payload) for "z" and "y", plus "z.escape" and
+            "y.escape" holding out-of-table symbol values when there are any (an absent
+            escape stream means none: it saves ~26 bytes of framing per file).
         symbol_crc: CRC-32 of the z symbols followed by the y symbols (int32 little-endian).
     """
 
@@ -61,6 +63,10 @@ def symbol_crc(*symbol_arrays: np.ndarray) -> int:
     for symbols in symbol_arrays:
         crc = zlib.crc32(np.ascontiguousarray(symbols, dtype="<i4").tobytes(), crc)
     return crc
+
+
+_STREAM_NAMES = {"z", "y", "z.escape", "y.escape"}
+_NO_ESCAPES: tuple[tuple[int, ...], bytes] = ((0,), b"")
 
 
 def _pack_escapes(values: np.ndarray) -> tuple[tuple[int, ...], bytes]:
@@ -127,15 +133,11 @@ class FrozenHyperprior:
         y_symbols = np.round(y - mean).astype(np.int64)
         z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
         y_bytes, y_escapes = self.y_coder.encode(y_symbols, bins)
-        return CodedLatents(
-            streams={
-                "z": (z_hat.shape, z_bytes),
-                "z.escape": _pack_escapes(z_escapes),
-                "y": (y_symbols.shape, y_bytes),
-                "y.escape": _pack_escapes(y_escapes),
-            },
-            symbol_crc=symbol_crc(z_hat, y_symbols),
-        )
+        streams = {"z": (z_hat.shape, z_bytes), "y": (y_symbols.shape, y_bytes)}
+        for name, escapes in (("z.escape", z_escapes), ("y.escape", y_escapes)):
+            if len(escapes):
+                streams[name] = _pack_escapes(escapes)
+        return CodedLatents(streams=streams, symbol_crc=symbol_crc(z_hat, y_symbols))
 
     def decode_symbols(self, coded: CodedLatents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Entropy-decode ``(z_hat, y_symbols, mean)``; checks shapes and the symbol CRC.
@@ -144,11 +146,14 @@ class FrozenHyperprior:
             FormatError: Streams missing or with shapes this model cannot have produced.
             DesyncError: The decoded symbols do not match the stored CRC.
         """
+        unknown = set(coded.streams) - _STREAM_NAMES
+        if unknown:
+            raise FormatError(f"unknown streams for this model: {', '.join(sorted(unknown))}")
         try:
             z_shape, z_bytes = coded.streams["z"]
             y_shape, y_bytes = coded.streams["y"]
-            z_escapes = _unpack_escapes(*coded.streams["z.escape"])
-            y_escapes = _unpack_escapes(*coded.streams["y.escape"])
+            z_escapes = _unpack_escapes(*coded.streams.get("z.escape", _NO_ESCAPES))
+            y_escapes = _unpack_escapes(*coded.streams.get("y.escape", _NO_ESCAPES))
         except KeyError as exc:
             raise FormatError(f"missing stream {exc}") from exc
         if len(z_shape) != 3 or z_shape[0] != self.hyper_channels:

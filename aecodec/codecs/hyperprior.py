@@ -29,9 +29,9 @@ from aecodec.transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis,
 class MeanScaleHyperprior(nn.Module):
     """Training-time network of the codec; see the module docstring for the data flow.
 
-    ``forward`` is the differentiable training path. Entropy coding (``compress`` /
-    ``decompress``) lives in :mod:`aecodec.codecs.coding`, which freezes this network into
-    integer tables first.
+    ``forward`` is the differentiable training path. :func:`aecodec.codecs.freeze.freeze`
+    is the contract's ``update()``: it turns this network into integer tables and an
+    integer h_s, and :class:`aecodec.codecs.frozen.FrozenHyperprior` codes with them.
 
     Args:
         config: Architecture widths and number of gain knots.

@@ -1,0 +1,80 @@
+"""File-system conventions: derived names, no clobbering, atomic writes, clear read errors.
+
+A command never leaves a half-written file behind and never replaces an existing file
+unless asked to with ``--force``: output is written to a temporary file in the target's
+folder and then moved into place in one step (``os.replace`` with ``--force``, otherwise
+``os.link``, which fails if the target appeared in the meantime). Every OS error becomes a
+one-line :class:`~aecodec.errors.InputError` naming the cause.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from aecodec.errors import InputError
+
+
+def derived_output(source: Path, suffix: str) -> Path:
+    """Default output path: the input's name with a new suffix, in the input's folder."""
+    return source.with_suffix(suffix)
+
+
+def _describe(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on device while writing {path}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied: cannot write {path}"
+    if exc.errno == errno.ENOENT:
+        return f"folder does not exist: {path.parent}"
+    return f"cannot write {path}: {exc.strerror or exc}"
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None], force: bool) -> None:
+    """Create ``path`` with ``write(handle)``; all or nothing.
+
+    Raises:
+        InputError: If ``path`` exists and ``force`` is false, or on any OS error (the
+            message names the cause: permissions, a full disk, a missing folder).
+    """
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists (use --force to overwrite)")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory")
+    tmp_name = None
+    try:
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        if force:
+            os.replace(tmp_name, path)
+        else:
+            os.link(tmp_name, path)
+            os.unlink(tmp_name)
+        tmp_name = None
+    except FileExistsError as exc:
+        raise InputError(f"{path} already exists (use --force to overwrite)") from exc
+    except OSError as exc:
+        raise InputError(_describe(exc, path)) from exc
+    finally:
+        if tmp_name is not None and os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a whole input file; OS errors become one-line InputErrors."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"no such file: {path}") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"is a directory: {path}") from exc
+    except PermissionError as exc:
+        raise InputError(f"permission denied: {path}") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc

@@ -1,0 +1,500 @@
+"""Tests of the ``aecodec`` command line (click's CliRunner, files in tmp_path).
+
+One 96×80 PNG is compressed once per module (``coded``); every other test reuses its bytes,
+so only the tests about compressing itself (--force, atomic writes) run the encoder again.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import synthetic_photo
+from PIL import Image
+
+from aecodec import zoo
+from aecodec.metrics import psnr
+from aecodec.bitstream import SIGNATURE
+from aecodec.cli import main
+
+WIDTH, HEIGHT = 96, 80
+CAMERA = "aecodec test camera"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _runner() -> CliRunner:
+    # click < 8.2 mixes stderr into stdout unless told not to; later versions always keep
+    # ``result.stderr`` separate (and removed the parameter).
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        return CliRunner(mix_stderr=False)
+    return CliRunner()
+
+
+def run(*args):
+    result = _runner().invoke(main, [str(a) for a in args])
+    # A clean exit or sys.exit(); any other exception is a crash the CLI failed to report.
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"aecodec {' '.join(map(str, args))} crashed") from result.exception
+    return result
+
+
+def assert_error(result, *fragments: str) -> str:
+    """Exit 1, nothing on stdout, exactly one line ``Error: …`` on stderr; returns it."""
+    assert result.exit_code == 1, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert len(lines[0]) > len("Error: ")
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), (fragment, lines[0])
+    return lines[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _icc_profile() -> bytes:
+    # Cached: the profile embeds its creation time, so two calls can differ.
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.fixture(scope="module")
+def original() -> np.ndarray:
+    return synthetic_photo(WIDTH, HEIGHT, seed=11)
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory, original):
+    """``aecodec compress -q 90 photo.png`` (default output name), run once."""
+    folder = tmp_path_factory.mktemp("coded")
+    source = folder / "photo.png"
+    exif = Image.Exif()
+    exif[0x010F] = CAMERA
+    Image.fromarray(original).save(source, icc_profile=_icc_profile(), exif=exif.tobytes())
+    result = run("compress", "-q", "90", source)
+    return {"source": source, "output": folder / "photo.aec", "result": result, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def aec_bytes(coded) -> bytes:
+    assert coded["result"].exit_code == 0, coded["result"].output
+    return coded["output"].read_bytes()
+
+
+@pytest.fixture
+def aec_file(tmp_path, aec_bytes) -> Path:
+    path = tmp_path / "in.aec"
+    path.write_bytes(aec_bytes)
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# compress / decompress / info: the happy path
+# ---------------------------------------------------------------------------------------
+
+
+def test_compress_default_output_and_report(coded, aec_bytes):
+    result = coded["result"]
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert coded["output"].is_file()
+    assert aec_bytes.startswith(SIGNATURE)
+    assert sorted(p.name for p in coded["folder"].iterdir()) == ["photo.aec", "photo.png"]  # no temp file
+    line = result.stdout.strip()
+    assert "\n" not in line
+    match = re.search(r"([\d,]+) bytes, ([\d.]+) bpp", line)
+    assert match, line
+    assert int(match.group(1).replace(",", "")) == len(aec_bytes)
+    assert float(match.group(2)) == pytest.approx(8 * len(aec_bytes) / (WIDTH * HEIGHT), abs=5e-4)
+    assert "quality 90" in line
+
+
+def test_decompress_default_output_name(tmp_path, aec_bytes, original):
+    source = tmp_path / "x.aec"
+    source.write_bytes(aec_bytes)
+    result = run("decompress", source)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "x.png"
+    assert out.is_file()
+    assert f"{WIDTH}×{HEIGHT}" in result.stdout
+    with Image.open(out) as image:
+        assert image.format == "PNG"
+        assert image.size == (WIDTH, HEIGHT) and image.mode == "RGB"
+        assert psnr(np.asarray(image), original) > 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aec", "x.png"]
+
+
+def test_decompress_does_not_overwrite_the_original_by_default(coded, aec_bytes):
+    # photo.png → photo.aec → (default) photo.png: the original must be left alone.
+    before = coded["source"].read_bytes()
+    result = run("decompress", coded["output"])
+    assert_error(result, "already exists", "--force")
+    assert coded["source"].read_bytes() == before
+
+
+def test_explicit_output_path(tmp_path, aec_file):
+    out = tmp_path / "sub" / "decoded.png"
+    out.parent.mkdir()
+    result = run("decompress", aec_file, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+
+
+def test_info_text(aec_file, aec_bytes):
+    result = run("info", aec_file)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    assert fields["model"] == zoo.default_model_id()
+    assert fields["mode"] == "RGB"
+    assert float(fields["quality"]) == 90
+    assert fields["size"] == f"{WIDTH}×{HEIGHT}"
+    assert int(fields["bytes"].replace(",", "")) == len(aec_bytes)
+    bpp = float(fields["bpp"])
+    assert round(bpp, 4) == round(8 * len(aec_bytes) / (WIDTH * HEIGHT), 4)
+    assert "HEAD" in text and "BITS" in text and "AEND" in text
+
+
+def test_info_json(aec_file, aec_bytes):
+    result = run("info", "--json", aec_file)
+    assert result.exit_code == 0, result.output
+    details = json.loads(result.stdout)
+    assert details["model"] == zoo.default_model_id()
+    assert (details["width"], details["height"]) == (WIDTH, HEIGHT)
+    assert details["mode"] == "RGB"
+    assert details["quality"] == 90
+    assert details["bytes"] == len(aec_bytes)
+    assert details["bpp"] == pytest.approx(8 * details["bytes"] / (details["width"] * details["height"]), rel=1e-12)
+    assert details["chunks"][0]["type"] == "HEAD" and details["chunks"][-1]["type"] == "AEND"
+
+
+def test_reference_printspsnr(tmp_path, aec_file, coded):
+    result = run("decompress", aec_file, "-o", tmp_path / "out.png", "--reference", coded["source"])
+    assert result.exit_code == 0, result.output
+    match = re.search(r"PSNR\S*\s+([\d.]+)\s*dB", result.stdout)
+    assert match, result.stdout
+    assert float(match.group(1)) > 20
+    assert "MS-SSIM" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Output formats and metadata
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def decoded_png(tmp_path_factory, aec_bytes) -> np.ndarray:
+    folder = tmp_path_factory.mktemp("png")
+    (folder / "in.aec").write_bytes(aec_bytes)
+    assert run("decompress", folder / "in.aec").exit_code == 0
+    with Image.open(folder / "in.png") as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "pillow_format", "lossless"),
+    [(".png", "PNG", True), (".webp", "WEBP", True), (".tiff", "TIFF", True), (".jpg", "JPEG", False)],
+)
+def test_decompress_formats(tmp_path, aec_file, decoded_png, suffix, pillow_format, lossless):
+    out = tmp_path / f"out{suffix}"
+    result = run("decompress", aec_file, "-o", out)
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as image:
+        assert image.format == pillow_format
+        assert image.size == (WIDTH, HEIGHT)
+        pixels = np.asarray(image.convert("RGB"))
+        icc = image.info.get("icc_profile")
+        camera = image.getexif().get(0x010F)
+    if lossless:  # decoded pixels are final: no second lossy step
+        np.testing.assert_array_equal(pixels, decoded_png)
+    else:
+        assert psnr(pixels, decoded_png) > 35
+    # The source's ICC profile and EXIF travel through the .aec file into the output.
+    assert icc == _icc_profile()
+    assert camera == CAMERA
+
+
+def test_decompress_unknown_extension(tmp_path, aec_file):
+    result = run("decompress", aec_file, "-o", tmp_path / "out.xyz")
+    assert_error(result, ".xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec"]
+
+
+def test_decompress_rgba_to_jpeg_is_an_error_without_debris(tmp_path):
+    rgba = np.dstack([synthetic_photo(32, 32, seed=2), np.full((32, 32), 128, np.uint8)])
+    import aecodec
+
+    source = tmp_path / "a.aec"
+    source.write_bytes(aecodec.compress(rgba, quality=50))
+    result = run("decompress", source, "-o", tmp_path / "a.jpg")
+    assert_error(result, "RGBA", "JPEG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.aec"]
+
+
+# ---------------------------------------------------------------------------------------
+# Overwriting
+# ---------------------------------------------------------------------------------------
+
+
+def test_compress_refuses_to_overwrite_without_force(tmp_path, coded):
+    source = tmp_path / "x.png"
+    shutil.copy(coded["source"], source)
+    target = tmp_path / "x.aec"
+    target.write_bytes(b"precious")
+    result = run("compress", source)
+    assert_error(result, "--force", "already exists")
+    assert target.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aec", "x.png"]
+
+    result = run("compress", source, "--force", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert target.read_bytes().startswith(SIGNATURE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aec", "x.png"]
+
+
+def test_decompress_refuses_to_overwrite_without_force(tmp_path, aec_file):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"precious")
+    assert_error(run("decompress", aec_file, "-o", target), "--force")
+    assert target.read_bytes() == b"precious"
+    result = run("decompress", aec_file, "-o", target, "--force")
+    assert result.exit_code == 0, result.output
+    with Image.open(target) as image:
+        assert image.size == (WIDTH, HEIGHT)
+
+
+# ---------------------------------------------------------------------------------------
+# Bad inputs: one line "Error: …", exit 1, no output file
+# ---------------------------------------------------------------------------------------
+
+
+def _flip(data: bytes, offset: int) -> bytes:
+    out = bytearray(data)
+    out[offset] ^= 0x5A
+    return bytes(out)
+
+
+def _offset_in_bits_payload(data: bytes) -> int:
+    """An offset inside the payload of the largest BITS chunk."""
+    import aecodec
+
+    chunks = [c for c in aecodec.info(data)["chunks"] if c["type"] == "BITS"]
+    largest = max(chunks, key=lambda c: c["length"])
+    return largest["offset"] + 8 + largest["length"] // 2
+
+
+def _future_version(data: bytes) -> bytes:
+    out = bytearray(data)
+    head_length = int.from_bytes(out[8:12], "big")
+    assert out[12:16] == b"HEAD"
+    out[16] = 2  # format major
+    crc_at = 16 + head_length
+    out[crc_at : crc_at + 4] = zlib.crc32(bytes(out[12:crc_at])).to_bytes(4, "big")
+    return bytes(out)
+
+
+BAD_FILES = {
+    "empty": (lambda d: b"", "empty"),
+    "truncated": (lambda d: d[: len(d) // 2], "truncated"),
+    "flipped in HEAD length": (lambda d: _flip(d, 9), ""),
+    "flipped in HEAD data": (lambda d: _flip(d, 20), "checksum"),
+    "flipped in BITS payload": (lambda d: _flip(d, _offset_in_bits_payload(d)), "checksum"),
+    "flipped near the end": (lambda d: _flip(d, len(d) - 2), "checksum"),
+    "flipped in signature": (lambda d: _flip(d, 1), "signature"),
+    "trailing byte": (lambda d: d + b"\x00", "trailing"),
+    "future version": (_future_version, "upgrade"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_decompress_bad_file(tmp_path, aec_bytes, case):
+    mutate, fragment = BAD_FILES[case]
+    source = tmp_path / "bad.aec"
+    source.write_bytes(mutate(aec_bytes))
+    assert_error(run("decompress", source), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.aec"]
+
+
+@pytest.mark.parametrize("case", ["empty", "flipped in HEAD data", "future version"])
+def test_info_bad_file(tmp_path, aec_bytes, case):
+    mutate, fragment = BAD_FILES[case]
+    source = tmp_path / "bad.aec"
+    source.write_bytes(mutate(aec_bytes))
+    assert_error(run("info", source), fragment)
+
+
+def test_decompress_png_renamed_aec(tmp_path, coded):
+    source = tmp_path / "photo.aec"
+    shutil.copy(coded["source"], source)
+    assert_error(run("decompress", source), "not an .aec file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.aec"]
+
+
+def test_decompress_missing_input(tmp_path):
+    assert_error(run("decompress", tmp_path / "missing.aec"), "no such file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_decompress_directory_input(tmp_path):
+    folder = tmp_path / "folder.aec"
+    folder.mkdir()
+    assert_error(run("decompress", folder), "directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.aec"]
+
+
+def test_compress_missing_input(tmp_path):
+    assert_error(run("compress", tmp_path / "missing.png"), "no such file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compress_directory_input(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    assert_error(run("compress", folder), "directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"]
+
+
+def test_compress_text_file(tmp_path):
+    source = tmp_path / "notes.png"
+    source.write_text("not a picture\n" * 10)
+    assert_error(run("compress", source), "not an image")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png"]
+
+
+def test_info_missing_input(tmp_path):
+    assert_error(run("info", tmp_path / "missing.aec"), "no such file")
+
+
+# ---------------------------------------------------------------------------------------
+# Usage errors, help, version, models
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compress", "-q", "0", "x.png"],
+        ["compress", "-q", "101", "x.png"],
+        ["compress", "--quality", "abc", "x.png"],
+        ["compress", "--no-such-option", "x.png"],
+        ["compress"],
+        ["decompress", "--no-such-option", "x.aec"],
+        ["no-such-command"],
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "Usage:" in result.stderr or "Error:" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_models_lists_the_default():
+    result = run("models")
+    assert result.exit_code == 0, result.output
+    default = zoo.default_model_id()
+    marked = [line for line in result.stdout.splitlines() if line.startswith("*")]
+    assert len(marked) == 1
+    assert marked[0].split()[1] == default
+
+
+def test_version():
+    import aecodec
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert "aecodec" in result.stdout and aecodec.__version__ in result.stdout
+
+
+@pytest.mark.parametrize("args", [["-h"], ["--help"], ["compress", "-h"], ["decompress", "--help"], ["info", "-h"]])
+def test_help(args):
+    result = run(*args)
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout
+    if args[0] == "compress":
+        assert "--quality" in result.stdout and "--force" in result.stdout
+
+
+def test_python_dash_m_help():
+    completed = subprocess.run(
+        [sys.executable, "-m", "aecodec", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert completed.returncode == 0, completed.stderr
+    for command in ("compress", "decompress", "info", "models"):
+        assert command in completed.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Atomic writes
+# ---------------------------------------------------------------------------------------
+
+
+def _disk_full_save(self, fp, *args, **kwargs):
+    fp.write(b"\x89PNG half an image")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_decompress_disk_full_leaves_nothing(tmp_path, aec_file, monkeypatch):
+    monkeypatch.setattr(Image.Image, "save", _disk_full_save)
+    result = run("decompress", aec_file, "-o", tmp_path / "out.png")
+    line = assert_error(result, "no space")
+    assert "out.png" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec"]
+
+
+def test_decompress_disk_full_with_force_keeps_the_old_file(tmp_path, aec_file, monkeypatch):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"old contents")
+    monkeypatch.setattr(Image.Image, "save", _disk_full_save)
+    assert_error(run("decompress", aec_file, "-o", target, "--force"), "no space")
+    assert target.read_bytes() == b"old contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec", "out.png"]
+
+
+def test_compress_disk_full_leaves_nothing(tmp_path, coded, monkeypatch):
+    source = tmp_path / "x.png"
+    shutil.copy(coded["source"], source)
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    assert_error(run("compress", source), "no space")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+
+
+def test_output_folder_missing(tmp_path, aec_file):
+    assert_error(run("decompress", aec_file, "-o", tmp_path / "nope" / "out.png"), "nope")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec"]
+
+
+def test_bad_reference_fails_without_leaving_output(tmp_path, aec_file):
+    target = tmp_path / "out.png"
+    result = run("decompress", aec_file, "-o", target, "--reference", tmp_path / "missing.png")
+    assert_error(result, "missing.png")
+    assert not target.exists()
