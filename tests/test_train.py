@@ -85,3 +85,14 @@ def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run):
     coded_bits = 8 * sum(len(payload) for name, (shape, payload) in coded.streams.items() if not name.endswith("escape"))
     assert coded_bits == pytest.approx(estimated_bits, rel=0.15, abs=96)
     assert codec.decompress(coded, 50.0).shape == x.shape
+
+
+def test_gains_interpolate_between_knots_and_extrapolate_below_the_first():
+    from aecodec.codecs.gain import GainUnit
+
+    unit = GainUnit(channels=2, knots=3)
+    with torch.no_grad():
+        unit.log_gain.copy_(torch.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]]))
+    gains = unit.gain(torch.tensor([-1.0, 0.0, 0.5, 2.0, 5.0]))[:, :, 0, 0].log()
+    expected = torch.tensor([[-1.0, -2.0], [0.0, 0.0], [0.5, 1.0], [3.0, 3.0], [3.0, 3.0]])
+    assert torch.allclose(gains, expected, atol=1e-6)

@@ -87,7 +87,8 @@ class FrozenHyperprior:
         hyper: Exact integer hyper-synthesis.
         z_tables: One integer PMF per hyper-latent channel.
         y_tables: One integer PMF per Gaussian scale bin.
-        knots: Number of learned gain knots (quality 1..100 maps onto [0, knots − 1]).
+        knots: Number of learned gain knots.
+        lowest_rate_parameter: Rate parameter of quality 1; quality 100 is the last knot.
         latent_channels: M, channels of y.
         hyper_channels: N, channels of z.
     """
@@ -101,6 +102,7 @@ class FrozenHyperprior:
         z_tables: PMFTables,
         y_tables: PMFTables,
         knots: int,
+        lowest_rate_parameter: float,
         latent_channels: int,
         hyper_channels: int,
     ) -> None:
@@ -109,12 +111,14 @@ class FrozenHyperprior:
         self.z_coder = TableCoder(z_tables)
         self.y_coder = TableCoder(y_tables)
         self.knots = knots
+        self.lowest_rate_parameter = lowest_rate_parameter
         self.latent_channels = latent_channels
         self.hyper_channels = hyper_channels
 
     def rate_parameter(self, quality: float) -> float:
-        """Map public quality [1, 100] linearly onto the gain-knot axis [0, knots − 1]."""
-        return (quality - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * (self.knots - 1)
+        """Map public quality [1, 100] linearly onto the rate axis [lowest, knots − 1]."""
+        span = self.knots - 1 - self.lowest_rate_parameter
+        return self.lowest_rate_parameter + (quality - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * span
 
     def _entropy_parameters(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean_fixed, log_scale_fixed = self.hyper(z_hat)

@@ -41,6 +41,7 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str)
         z_tables=PMFTables.from_arrays(arrays, "z_tables"),
         y_tables=PMFTables.from_arrays(arrays, "y_tables"),
         knots=config["knots"],
+        lowest_rate_parameter=config.get("lowest_rate_parameter", 0.0),
         latent_channels=config["m"],
         hyper_channels=config["n"],
     )

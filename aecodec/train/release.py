@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -29,11 +30,11 @@ def _config_dict(config) -> dict:
     return config if isinstance(config, dict) else {k: getattr(config, k) for k in config.__dataclass_fields__}
 
 
-def release(checkpoint: Path, model_id: str, description: str, recipe: str) -> dict:
+def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowest_rate_parameter: float) -> dict:
     """Write the weights file for ``checkpoint`` and return its manifest entry."""
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     train_config = _config_dict(state["config"])
-    model_config = HyperpriorConfig(**_config_dict(train_config["model"]))
+    model_config = replace(HyperpriorConfig(**_config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter)
     model = MeanScaleHyperprior(model_config)
     model.load_state_dict(state["ema"])
     buffer = io.BytesIO()
@@ -69,7 +70,8 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str) -> d
 @click.option("--recipe", default="", help="Config file the checkpoint was trained with.")
 @click.option("--rd", "rd_json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this benchmarks/rd.py JSON as validation numbers (no new weights written).")
 @click.option("--default/--no-default", default=True, help="Make this the default model.")
-def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json: Path | None, default: bool) -> None:
+@click.option("--lowest-rate-parameter", type=float, default=0.0, show_default=True, help="Rate parameter t of quality 1 (< 0 extrapolates the gains below the trained range).")
+def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json: Path | None, default: bool, lowest_rate_parameter: float) -> None:
     """Freeze CHECKPOINT into weights/ and update MANIFEST.json."""
     manifest_path = weights_dir() / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
@@ -77,7 +79,7 @@ def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json
         manifest["models"][model_id]["validation"] = json.loads(rd_json.read_text())
     else:
         old = manifest["models"].get(model_id)
-        entry = release(checkpoint, model_id, description, recipe)
+        entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter)
         if old and old["file"] != entry["file"]:
             (weights_dir() / old["file"]).unlink(missing_ok=True)
         manifest["models"][model_id] = entry
