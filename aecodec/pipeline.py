@@ -92,6 +92,9 @@ def decompress(data: bytes, backend: str = "torch") -> Image.Image:
     header = container.header
     if header.mode not in ("RGB", "L", "RGBA", "LA"):
         raise FormatError(f"unsupported image mode {header.mode!r} in header")
+    if header.width * header.height > MAX_UNTILED_PIXELS:
+        # No file this version writes is that large; refusing it bounds decoder memory.
+        raise FormatError(f"declared image size {header.width}×{header.height} is larger than this aecodec decodes")
     codec = zoo.codec_for(header.model_id, header.weights_sha256_prefix, backend)
     expected_z = (-(-header.height // codec.stride), -(-header.width // codec.stride))
     z_shape = next((s.shape for s in container.streams if s.name == "z"), None)

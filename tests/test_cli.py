@@ -186,7 +186,7 @@ def test_info_json(aec_file, aec_bytes):
     assert details["chunks"][0]["type"] == "HEAD" and details["chunks"][-1]["type"] == "AEND"
 
 
-def test_reference_printspsnr(tmp_path, aec_file, coded):
+def test_reference_prints_psnr(tmp_path, aec_file, coded):
     result = run("decompress", aec_file, "-o", tmp_path / "out.png", "--reference", coded["source"])
     assert result.exit_code == 0, result.output
     match = re.search(r"PSNR\S*\s+([\d.]+)\s*dB", result.stdout)

@@ -160,3 +160,10 @@ def test_golden_bitstream_is_reproduced_and_decodes(sample_crop):
     )
     assert data == expected
     assert psnr(sample_crop, np.asarray(aecodec.decompress(expected))) > 20.0
+
+
+def test_declared_size_beyond_the_decodable_limit_is_refused_before_decoding(coded_by_quality):
+    container = bitstream.read_container(coded_by_quality[50])
+    header = dataclasses.replace(container.header, width=16000, height=16000)
+    with pytest.raises(aecodec.FormatError, match="larger than"):
+        aecodec.decompress(bitstream.write_container(dataclasses.replace(container, header=header)))

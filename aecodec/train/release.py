@@ -63,6 +63,21 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
     }
 
 
+def validation_summary(document: dict, source: Path) -> dict:
+    """The part of a benchmarks/rd.py result that describes aecodec, for the manifest."""
+    curve = next(entry for entry in document["codecs"] if entry["name"] == "aecodec")
+    return {
+        "benchmark": f"benchmarks/rd.py on {document['dataset']} ({len(document['images'])} images); full results: {source}",
+        "qualities": curve["qualities"],
+        "results": curve["results"],
+        "bd_rate_percent": {
+            metric: {anchor: row["aecodec"] for anchor, row in per_anchor.items() if "aecodec" in row}
+            for metric, per_anchor in document["bd_rate"].items()
+        },
+        "psnr_at_bpp": document["psnr_at_bpp"]["aecodec"],
+    }
+
+
 @click.command()
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--id", "model_id", required=True, help="Model id, e.g. hyperprior-v1.")
@@ -76,7 +91,7 @@ def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json
     manifest_path = weights_dir() / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
     if rd_json is not None:
-        manifest["models"][model_id]["validation"] = json.loads(rd_json.read_text())
+        manifest["models"][model_id]["validation"] = validation_summary(json.loads(rd_json.read_text()), rd_json)
     else:
         old = manifest["models"].get(model_id)
         entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter)
