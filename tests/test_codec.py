@@ -167,3 +167,23 @@ def test_declared_size_beyond_the_decodable_limit_is_refused_before_decoding(cod
     header = dataclasses.replace(container.header, width=16000, height=16000)
     with pytest.raises(aecodec.FormatError, match="larger than"):
         aecodec.decompress(bitstream.write_container(dataclasses.replace(container, header=header)))
+
+
+def test_forged_latent_escape_beyond_the_symbol_bound_is_refused(codec, coded_by_quality):
+    """A file with a valid symbol CRC but an absurd escaped latent must not reach the pixels."""
+    from aecodec.codecs.frozen import LATENT_SYMBOL_MAX, symbol_crc
+
+    container = bitstream.read_container(coded_by_quality[50])
+    z, y, _ = codec.decode_symbols(_streams(coded_by_quality[50]))
+    y = y.copy()
+    y.flat[0] = LATENT_SYMBOL_MAX + 1
+    _, bins = codec._entropy_parameters(z)
+    y_bytes, y_escapes = codec.y_coder.encode(y, bins)
+    streams = [s for s in container.streams if s.name not in ("y", "y.escape")]
+    streams += [
+        bitstream.Stream("y", tuple(y.shape), y_bytes),
+        bitstream.Stream("y.escape", (len(y_escapes),), y_escapes.astype(">i4").tobytes()),
+    ]
+    forged = dataclasses.replace(container, streams=tuple(streams), symbol_crc=symbol_crc(z, y))
+    with pytest.raises(aecodec.DesyncError, match="out of range"):
+        aecodec.decompress(bitstream.write_container(forged))

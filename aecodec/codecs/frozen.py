@@ -28,6 +28,9 @@ from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, IntegerHyper
 from aecodec.entropy.tables import PMFTables, scale_bin
 from aecodec.errors import DesyncError, FormatError
 
+# Latent symbols of real images stay within a few thousand; the bound keeps hostile escape
+# values from overflowing the float pixel path (no real file comes near it).
+LATENT_SYMBOL_MAX = 1 << 20
 QUALITY_MIN = 1.0
 QUALITY_MAX = 100.0
 
@@ -134,7 +137,7 @@ class FrozenHyperprior:
         y, z = self.transforms.analysis(x, t)
         z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
         mean, bins = self._entropy_parameters(z_hat)
-        y_symbols = np.round(y - mean).astype(np.int64)
+        y_symbols = np.clip(np.round(y - mean), -LATENT_SYMBOL_MAX, LATENT_SYMBOL_MAX).astype(np.int64)
         z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
         y_bytes, y_escapes = self.y_coder.encode(y_symbols, bins)
         streams = {"z": (z_hat.shape, z_bytes), "y": (y_symbols.shape, y_bytes)}
@@ -166,6 +169,8 @@ class FrozenHyperprior:
             raise FormatError(f"latent shape {y_shape} does not fit hyper-latent shape {z_shape}")
         if np.abs(z_escapes).max(initial=0) > self.hyper.input_max:
             raise DesyncError("hyper-latent escape value out of range")
+        if np.abs(y_escapes).max(initial=0) > LATENT_SYMBOL_MAX:
+            raise DesyncError("latent escape value out of range")
         z_hat = self.z_coder.decode(z_bytes, self._z_table_index(tuple(z_shape)), z_escapes).reshape(z_shape)
         mean, bins = self._entropy_parameters(z_hat)
         y_symbols = self.y_coder.decode(y_bytes, bins, y_escapes).reshape(y_shape)

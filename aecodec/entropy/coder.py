@@ -76,7 +76,8 @@ class TableCoder:
         """Inverse of :meth:`encode`; returns the flat int64 symbols.
 
         Raises:
-            DesyncError: If the stream needs more escape values than were stored, or fewer.
+            DesyncError: If the stream is not valid range-coder output, or needs more escape
+                values than were stored, or fewer.
         """
         table_index = self._check(table_index)
         if len(data) % 4:
@@ -86,7 +87,10 @@ class TableCoder:
         used = 0
         for index, members in _groups(table_index):
             escape = len(self.tables.table(index)) - 1
-            shifted = np.asarray(decoder.decode(self._model(index), len(members)), dtype=np.int64)
+            try:
+                shifted = np.asarray(decoder.decode(self._model(index), len(members)), dtype=np.int64)
+            except AssertionError as exc:  # constriction's signal for data no encoder produced
+                raise DesyncError("entropy-coded stream is invalid for its probability tables") from exc
             values = shifted + self.tables.minima[index]
             outside = np.flatnonzero(shifted == escape)
             if used + len(outside) > len(escapes):
