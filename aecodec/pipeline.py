@@ -3,7 +3,7 @@
 ::
 
     compress:   source ─imageio.prepare─► RGB uint8 (+alpha, mode, ICC, EXIF)
-                       ─pad to ×64 (edge)─► codec.compress ─► streams + symbol CRC
+                       ─pad to ×16 (edge)─► codec.compress ─► streams + symbol CRC
                        ─bitstream.write_container─► bytes
     decompress: bytes ─bitstream.read_container─► zoo.codec_for(model id, sha prefix)
                       ─codec.decompress─► crop ─imageio.to_pil─► PIL image
@@ -96,10 +96,10 @@ def decompress(data: bytes, backend: str = "torch") -> Image.Image:
         # No file this version writes is that large; refusing it bounds decoder memory.
         raise FormatError(f"declared image size {header.width}×{header.height} is larger than this aecodec decodes")
     codec = zoo.codec_for(header.model_id, header.weights_sha256_prefix, backend)
-    expected_z = (-(-header.height // codec.stride), -(-header.width // codec.stride))
-    z_shape = next((s.shape for s in container.streams if s.name == "z"), None)
-    if z_shape is None or tuple(z_shape[1:]) != expected_z:
-        raise FormatError("latent shape does not match the image size in the header")
+    shapes = {s.name: tuple(s.shape) for s in container.streams}
+    for name, expected in codec.latent_shapes(header.height, header.width).items():
+        if shapes.get(name) != expected:
+            raise FormatError(f"{name} stream shape {shapes.get(name)} does not match the image size in the header")
     coded = CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
     pixels = codec.decompress(coded, header.quality)
     rgb = np.round(pixels[:, : header.height, : header.width] * 255).astype(np.uint8).transpose(1, 2, 0)

@@ -113,7 +113,7 @@ def pack(layout: tuple, fields: dict) -> bytes:
     for name, kind in layout:
         value = fields[name]
         if kind in ("str", "shape"):
-            out += bytes([len(value) % 256]) + (value if kind == "str" else struct.pack(f">{len(value)}I", *value))
+            out += bytes([len(value) % 256]) + (value if kind == "str" else struct.pack(f">{len(value)}I", *(v & 0xFFFFFFFF for v in value)))
         else:
             out += value if kind == "rest" else struct.pack(">" + kind, value)
     return out
@@ -179,8 +179,8 @@ def resize_image(rng: Rng, chunks: Chunks) -> bytes:
         if kind == b"HEAD" and f:
             data = pack(HEAD, {**f, "width": width, "height": height})
         elif f and f["name"] in (b"z", b"y") and f["shape"]:
-            scale = 1 if f["name"] == b"z" else 4
-            data = pack(BITS, {**f, "shape": [f["shape"][0], scale * -(-height // 64), scale * -(-width // 64)]})
+            stride = 64 if f["name"] == b"z" else 16
+            data = pack(BITS, {**f, "shape": [f["shape"][0], -(-height // stride), -(-width // stride)]})
         out.append((kind, data))
     return join(out)
 

@@ -177,7 +177,7 @@ def test_forged_latent_escape_beyond_the_symbol_bound_is_refused(codec, coded_by
     z, y, _ = codec.decode_symbols(_streams(coded_by_quality[50]))
     y = y.copy()
     y.flat[0] = LATENT_SYMBOL_MAX + 1
-    _, bins = codec._entropy_parameters(z)
+    _, bins = codec._entropy_parameters(z, y.shape)
     y_bytes, y_escapes = codec.y_coder.encode(y, bins)
     streams = [s for s in container.streams if s.name not in ("y", "y.escape")]
     streams += [

@@ -96,7 +96,8 @@ class FrozenHyperprior:
         hyper_channels: N, channels of z.
     """
 
-    stride = 64
+    stride = 16  # images are padded to a multiple of g_a's stride only
+    hyper_stride = 64  # one hyper-latent element per 64×64 pixels (the last one partial)
 
     def __init__(
         self,
@@ -123,20 +124,29 @@ class FrozenHyperprior:
         span = self.knots - 1 - self.lowest_rate_parameter
         return self.lowest_rate_parameter + (quality - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * span
 
-    def _entropy_parameters(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
+        """Shapes of the "y" and "z" streams for an image of ``height`` × ``width`` pixels."""
+        return {
+            "y": (self.latent_channels, -(-height // self.stride), -(-width // self.stride)),
+            "z": (self.hyper_channels, -(-height // self.hyper_stride), -(-width // self.hyper_stride)),
+        }
+
+    def _entropy_parameters(self, z_hat: np.ndarray, y_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and table index of every latent element, cropped from h_s's ×4 grid to y."""
         mean_fixed, log_scale_fixed = self.hyper(z_hat)
-        mean = mean_fixed.astype(np.float64) / 2**ACTIVATION_FRACTION_BITS
-        return mean, scale_bin(log_scale_fixed)
+        crop = (slice(None), slice(0, y_shape[1]), slice(0, y_shape[2]))
+        mean = mean_fixed[crop].astype(np.float64) / 2**ACTIVATION_FRACTION_BITS
+        return mean, scale_bin(log_scale_fixed[crop])
 
     def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
 
     def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
-        """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride`."""
+        """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride` (16)."""
         t = self.rate_parameter(quality)
         y, z = self.transforms.analysis(x, t)
         z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
-        mean, bins = self._entropy_parameters(z_hat)
+        mean, bins = self._entropy_parameters(z_hat, y.shape)
         y_symbols = np.clip(np.round(y - mean), -LATENT_SYMBOL_MAX, LATENT_SYMBOL_MAX).astype(np.int64)
         z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
         y_bytes, y_escapes = self.y_coder.encode(y_symbols, bins)
@@ -165,14 +175,14 @@ class FrozenHyperprior:
             raise FormatError(f"missing stream {exc}") from exc
         if len(z_shape) != 3 or z_shape[0] != self.hyper_channels:
             raise FormatError(f"hyper-latent shape {z_shape} does not fit this model")
-        if tuple(y_shape) != (self.latent_channels, 4 * z_shape[1], 4 * z_shape[2]):
+        if len(y_shape) != 3 or y_shape[0] != self.latent_channels or (-(-y_shape[1] // 4), -(-y_shape[2] // 4)) != tuple(z_shape[1:]):
             raise FormatError(f"latent shape {y_shape} does not fit hyper-latent shape {z_shape}")
         if np.abs(z_escapes).max(initial=0) > self.hyper.input_max:
             raise DesyncError("hyper-latent escape value out of range")
         if np.abs(y_escapes).max(initial=0) > LATENT_SYMBOL_MAX:
             raise DesyncError("latent escape value out of range")
         z_hat = self.z_coder.decode(z_bytes, self._z_table_index(tuple(z_shape)), z_escapes).reshape(z_shape)
-        mean, bins = self._entropy_parameters(z_hat)
+        mean, bins = self._entropy_parameters(z_hat, tuple(y_shape))
         y_symbols = self.y_coder.decode(y_bytes, bins, y_escapes).reshape(y_shape)
         if symbol_crc(z_hat, y_symbols) != coded.symbol_crc:
             raise DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)")

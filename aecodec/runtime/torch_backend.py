@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
@@ -31,10 +32,15 @@ class TorchTransforms:
 
     @torch.no_grad()
     def analysis(self, x: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Gained latent y_g (M, H/16, W/16) and hyper-latent z (N, H/64, W/64) of x (3, H, W)."""
+        """Gained latent y_g (M, H/16, W/16) and hyper-latent z (N, ⌈H/64⌉, ⌈W/64⌉) of x (3, H, W).
+
+        H and W are multiples of 16. y is edge-padded to a multiple of 4 only on its way
+        into h_a, so the padding costs hyper-latent elements, never latent symbols.
+        """
         image = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
         y = self.model.g_a(image) * self.model.gain.gain(torch.tensor([t]))
-        z = self.model.h_a(y)
+        height, width = y.shape[-2:]
+        z = self.model.h_a(F.pad(y, (0, -width % 4, 0, -height % 4), mode="replicate"))
         return y[0].numpy(), z[0].numpy()
 
     @torch.no_grad()
