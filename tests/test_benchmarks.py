@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ from PIL import Image
 
 from conftest import synthetic_photo
 from aecodec.metrics import psnr
-from tests_support import write_photos
+from tests_support import loaded_script, write_photos
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 RD_SCRIPT = BENCHMARKS / "rd.py"
@@ -22,22 +20,9 @@ RD_SCRIPT = BENCHMARKS / "rd.py"
 
 @pytest.fixture(scope="module")
 def rd_module():
-    """benchmarks/rd.py loaded by path, with its folder on sys.path as when run as a script.
-
-    rd.py imports its sibling modules (rd_codecs, rd_report) from that folder; they are
-    dropped from sys.modules again afterwards so that nothing else sees them.
-    """
-    sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("rd_benchmark", RD_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    try:
-        spec.loader.exec_module(module)
+    """benchmarks/rd.py loaded as the script it is (with its sibling modules)."""
+    with loaded_script(RD_SCRIPT, "rd_benchmark", siblings=("rd_codecs", "rd_report")) as module:
         yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-        for name in (spec.name, "rd_codecs", "rd_report"):
-            sys.modules.pop(name, None)
 
 
 @pytest.mark.parametrize("name", ["jpeg", "webp", "avif"])

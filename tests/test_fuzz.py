@@ -8,8 +8,6 @@ lie in one place each (so they get past the container's checksums) and pin the e
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 
 import aecodec
 from aecodec.errors import AecodecError, DesyncError, FormatError
+from tests_support import loaded_script
 
 FUZZ_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz.py"
 QUICK_SECONDS = 2.0  # generous for a loaded machine; a decoder that allocates per declared size takes far longer
@@ -26,14 +25,8 @@ QUICK_SECONDS = 2.0  # generous for a loaded machine; a decoder that allocates p
 @pytest.fixture(scope="module")
 def fuzz():
     """benchmarks/fuzz.py loaded by path, as the script it is."""
-    spec = importlib.util.spec_from_file_location("aecodec_fuzz", FUZZ_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    try:
-        spec.loader.exec_module(module)
+    with loaded_script(FUZZ_SCRIPT, "aecodec_fuzz") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 @pytest.fixture(scope="module")
