@@ -179,10 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = list_images(args.folder, args.limit)
     if not paths:
         parser.error(f"no images in {args.folder}")
-    try:
-        codecs = make_codecs(args.codecs, qualities)
-    except RuntimeError as exc:
-        parser.error(str(exc))
+    codecs = make_codecs(args.codecs, qualities)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
