@@ -48,7 +48,12 @@ def weights_dir() -> Path:
 
 
 def _manifest() -> dict:
-    path = weights_dir() / MANIFEST_NAME
+    return _read_manifest(weights_dir() / MANIFEST_NAME)
+
+
+@lru_cache(maxsize=4)
+def _read_manifest(path: Path) -> dict:
+    """The parsed manifest, read once per process (every compress and decompress asks for it)."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:

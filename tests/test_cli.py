@@ -349,28 +349,13 @@ def test_decompress_png_renamed_aec(tmp_path, coded):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.aec"]
 
 
-def test_decompress_missing_input(tmp_path):
-    assert_error(run("decompress", tmp_path / "missing.aec"), "no such file")
+@pytest.mark.parametrize("command, missing, folder", [("decompress", "missing.aec", "folder.aec"), ("compress", "missing.png", "pictures")])
+def test_missing_or_directory_input(tmp_path, command, missing, folder):
+    assert_error(run(command, tmp_path / missing), "no such file")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_decompress_directory_input(tmp_path):
-    folder = tmp_path / "folder.aec"
-    folder.mkdir()
-    assert_error(run("decompress", folder), "directory")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.aec"]
-
-
-def test_compress_missing_input(tmp_path):
-    assert_error(run("compress", tmp_path / "missing.png"), "no such file")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_compress_directory_input(tmp_path):
-    folder = tmp_path / "pictures"
-    folder.mkdir()
-    assert_error(run("compress", folder), "directory")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"]
+    (tmp_path / folder).mkdir()
+    assert_error(run(command, tmp_path / folder), "directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
 
 
 def test_compress_text_file(tmp_path):
