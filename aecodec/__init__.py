@@ -4,8 +4,10 @@ The public API is a thin facade; the heavy modules (numpy, torch, the codec) loa
 first call, so ``import aecodec`` is cheap and has no side effects::
 
     data = aecodec.compress("photo.png", quality=75)   # bytes of an .aec file
+    data = aecodec.compress("photo.png", size=40_000)  # or bpp=0.5, or psnr=34
     image = aecodec.decompress(data)                     # PIL.Image.Image
-    aecodec.info(data)                                   # header, chunks, bpp
+    aecodec.info(data)                                   # header, chunks, bpp, target
+    bits = aecodec.bitmap(data)                          # (H, W) bits per pixel
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from aecodec.errors import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
 try:
@@ -39,24 +42,42 @@ __all__ = [
     "InputError",
     "UnsupportedVersionError",
     "WeightsMismatchError",
+    "bitmap",
     "compress",
     "decompress",
     "info",
 ]
 
 
-def compress(image: Any, quality: float = 75.0, model: str | None = None) -> bytes:
-    """Compress a path, PIL image or uint8 array to .aec bytes (quality 1–100, higher is better)."""
+def compress(
+    image: Any,
+    quality: float = 75.0,
+    model: str | None = None,
+    *,
+    bpp: float | None = None,
+    size: int | None = None,
+    psnr: float | None = None,
+    backend: str = "auto",
+) -> bytes:
+    """Compress a path, PIL image or uint8 array to .aec bytes.
+
+    Give ``quality`` (1–100, higher is better), or one target: ``bpp`` (bits per pixel,
+    ±3 %), ``size`` (bytes, never exceeded) or ``psnr`` (dB, at least, with the least bits).
+    """
     from aecodec import pipeline
+    from aecodec.ratecontrol import RateTarget
 
-    return pipeline.compress(image, quality=quality, model=model)
+    targets = [RateTarget(kind, value) for kind, value in (("bpp", bpp), ("size", size), ("psnr", psnr)) if value is not None]
+    if len(targets) > 1:
+        raise InputError("give at most one of bpp, size and psnr")
+    return pipeline.compress(image, quality=quality, model=model, backend=backend, target=targets[0] if targets else None)
 
 
-def decompress(data: bytes) -> "Image.Image":
+def decompress(data: bytes, backend: str = "auto") -> "Image.Image":
     """Decode .aec bytes to a PIL image in the mode it was compressed from."""
     from aecodec import pipeline
 
-    return pipeline.decompress(data)
+    return pipeline.decompress(data, backend=backend)
 
 
 def info(data: bytes) -> dict:
@@ -64,3 +85,21 @@ def info(data: bytes) -> dict:
     from aecodec import pipeline
 
     return pipeline.info(data)
+
+
+def bitmap(image_or_file: Any, quality: float = 75.0, backend: str = "auto") -> "np.ndarray":
+    """Bits each pixel costs, (H, W) float64: the codec's surprise, usable as an anomaly score.
+
+    Args:
+        image_or_file: .aec bytes or path (its own latents are read), or an image (path, PIL
+            image or uint8 array), which is coded at ``quality`` first.
+        quality: Quality for an image input.
+        backend: Inference backend ("auto", "onnx" or "torch").
+
+    Returns:
+        −log2 likelihood of every latent and hyper-latent element, summed over channels and
+        spread over the pixels it covers; the sum is the file's latent bits.
+    """
+    from aecodec import pipeline
+
+    return pipeline.bit_map(image_or_file, quality=quality, backend=backend).bits

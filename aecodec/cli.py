@@ -13,7 +13,9 @@ from pathlib import Path
 import click
 
 from aecodec import __version__
-from aecodec.cli_support import handles_errors
+from aecodec.cli_inspect import inspect_command
+from aecodec.cli_export import export_command
+from aecodec.cli_support import backend_option, handles_errors
 from aecodec.files import derived_output, read_bytes, write_atomic
 from aecodec.errors import InputError
 from aecodec.train.cli import main as train_command
@@ -32,24 +34,57 @@ def main() -> None:
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec).")
-@click.option("-q", "--quality", type=click.FloatRange(1, 100), default=75.0, show_default=True, help="1 (smallest) to 100 (best); fractions allowed.")
+@click.option("-q", "--quality", type=click.FloatRange(1, 100), default=None, help="1 (smallest) to 100 (best); fractions allowed.  [default: 75]")
+@click.option("--bpp", type=float, default=None, help="Find the quality giving this many bits per pixel (±3 %).")
+@click.option("--size", default=None, help="Find the best quality whose file is at most this size, e.g. 40KB, 1.5MB, 64KiB, 40000.")
+@click.option("--psnr", type=float, default=None, help="Find the smallest file whose PSNR-RGB is at least this many dB.")
 @click.option("--model", default=None, help="Model id (see `aecodec models`; default: the default model).")
+@backend_option
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @handles_errors
-def compress(source: Path, output: Path | None, quality: float, model: str | None, force: bool, quiet: bool) -> None:
-    """Compress an image (anything Pillow opens) to an .aec file."""
-    from aecodec import pipeline
-    from aecodec.metrics import bpp
+def compress(
+    source: Path, output: Path | None, quality: float | None, bpp: float | None, size: str | None, psnr: float | None,
+    model: str | None, backend: str, force: bool, quiet: bool,
+) -> None:
+    """Compress an image (anything Pillow opens) to an .aec file.
 
+    Give a quality, or one target (--bpp, --size or --psnr) and the quality is searched.
+    """
+    from aecodec import pipeline
+
+    target = _rate_target(quality, bpp, size, psnr)
     output = output or derived_output(source, CONTAINER_SUFFIX)
     if output.exists() and not force:
         raise InputError(f"{output} already exists (use --force to overwrite)")
-    data = pipeline.compress(source, quality=quality, model=model)
+    data = pipeline.compress(source, quality=75.0 if quality is None else quality, model=model, backend=backend, target=target)
     write_atomic(output, lambda handle: handle.write(data), force)
     if not quiet:
-        header = pipeline.info(data)
-        click.echo(f"{source} → {output}: {len(data):,} bytes, {bpp(len(data), header['width'], header['height']):.3f} bpp (quality {header['quality']:g})")
+        details = pipeline.info(data)
+        click.echo(f"{source} → {output}: {len(data):,} bytes, {details['bpp']:.3f} bpp (quality {details['quality']:g})")
+        if details["rate_target"]:
+            click.echo(_target_line(details["rate_target"]))
+
+
+def _rate_target(quality: float | None, bpp: float | None, size: str | None, psnr: float | None):
+    """The one rate target given on the command line, or ``None`` for a plain quality."""
+    from aecodec.ratecontrol import RateTarget, parse_size
+
+    given = {name: value for name, value in (("bpp", bpp), ("size", size), ("psnr", psnr)) if value is not None}
+    if len(given) + (quality is not None) > 1:
+        raise InputError("give only one of --quality, --bpp, --size and --psnr")
+    if not given:
+        return None
+    kind, value = given.popitem()
+    return RateTarget(kind, parse_size(value) if kind == "size" else value)
+
+
+def _target_line(record: dict) -> str:
+    """One line saying what a rate target asked for and what was reached."""
+    from aecodec.ratecontrol import RateTarget
+
+    target = RateTarget(record["kind"], record["target"])
+    return f"target {target.kind} {target.describe()}: reached {target.describe(record['reached'])}"
 
 
 def _save_format(path: Path) -> str:
@@ -66,10 +101,11 @@ def _save_format(path: Path) -> str:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image; the format follows the extension (default: SOURCE with .png).")
 @click.option("--reference", type=click.Path(path_type=Path), help="Original image: print PSNR and MS-SSIM of the result against it.")
+@backend_option
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @handles_errors
-def decompress(source: Path, output: Path | None, reference: Path | None, force: bool, quiet: bool) -> None:
+def decompress(source: Path, output: Path | None, reference: Path | None, backend: str, force: bool, quiet: bool) -> None:
     """Decode an .aec file to an image."""
     from aecodec import pipeline
 
@@ -77,7 +113,7 @@ def decompress(source: Path, output: Path | None, reference: Path | None, force:
     if output.exists() and not force:
         raise InputError(f"{output} already exists (use --force to overwrite)")
     image_format = _save_format(output)
-    image = pipeline.decompress(read_bytes(source))
+    image = pipeline.decompress(read_bytes(source), backend=backend)
     options = dict(SAVE_OPTIONS.get(image_format, {}))
     # Carry the ICC profile and EXIF into the output file: Pillow only writes what is passed
     # to save() for most formats (JPEG and WebP drop the ICC profile otherwise, and every
@@ -142,6 +178,8 @@ def info(source: Path, as_json: bool) -> None:
         ("bytes", f"{details['bytes']:,}"),
         ("bpp", f"{details['bpp']:.4f}"),
     ]
+    if details["rate_target"]:
+        rows.append(("target", _target_line(details["rate_target"]).removeprefix("target ")))
     for label, value in rows:
         click.echo(f"{label + ':':<10}{value}")
     click.echo(f"{'chunks:':<10}type    offset    length")
@@ -161,4 +199,6 @@ def models() -> None:
         click.echo(f"{marker} {entry.model_id:<16} {entry.sha256[:16]}  {entry.architecture}  {entry.description}")
 
 
+main.add_command(export_command)
+main.add_command(inspect_command)
 main.add_command(train_command)

@@ -38,3 +38,13 @@ def handles_errors(command: Callable) -> Callable:
                 sys.exit(1)
 
     return wrapper
+
+
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["auto", "onnx", "torch"]),
+    default="auto",
+    show_default=True,
+    help="Inference backend: auto prefers onnxruntime when its graphs are installed. Files decode identically with either.",
+)
+"""The ``--backend`` option every command that runs a network takes."""

@@ -11,19 +11,24 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from aecodec import bitstream, imageio, zoo
-from aecodec.codecs.frozen import QUALITY_MAX, QUALITY_MIN, CodedLatents
+from aecodec import bitstream, imageio, ratecontrol, zoo
+from aecodec.codecs.frozen import QUALITY_MAX, QUALITY_MIN, CodedLatents, FrozenHyperprior, QuantizedLatents
 from aecodec.errors import FormatError, InputError
-from aecodec.metrics import bpp
+from aecodec.files import read_bytes
+from aecodec.metrics import bpp, psnr
+from aecodec.ratecontrol import RateTarget
 
 # Images are coded whole for now; above this size the transforms' activations would need
 # several GiB. Tiled coding for larger photos is tracked separately.
 MAX_UNTILED_PIXELS = 16_000_000
+SIZE_BACKOFF = 0.05  # quality step down when a coded file overshoots a size target
 
 
 def _check_quality(quality: float) -> float:
@@ -37,6 +42,13 @@ def _check_quality(quality: float) -> float:
     return round(quality * 100) / 100
 
 
+def _check_size(prepared: imageio.PreparedImage) -> None:
+    if prepared.width * prepared.height > MAX_UNTILED_PIXELS:
+        raise InputError(
+            f"image is {prepared.width}×{prepared.height}; images above {MAX_UNTILED_PIXELS // 1_000_000} megapixels are not supported yet"
+        )
+
+
 def _pad(rgb: np.ndarray, multiple: int) -> np.ndarray:
     """(H, W, 3) uint8 → (3, H', W') float32 in [0, 1], edge-padded to ``multiple``."""
     height, width = rgb.shape[:2]
@@ -48,7 +60,8 @@ def compress(
     image: str | Path | Image.Image | np.ndarray,
     quality: float = 75.0,
     model: str | None = None,
-    backend: str = "torch",
+    backend: str = "auto",
+    target: RateTarget | None = None,
 ) -> bytes:
     """Compress an image to the bytes of an .aec file.
 
@@ -57,16 +70,66 @@ def compress(
         quality: 1 (smallest) to 100 (best); continuous, stored to 1/100.
         model: Model id (default: the manifest's default model).
         backend: Inference backend for the float transforms.
+        target: A bpp, file-size or PSNR target; when given, ``quality`` is ignored and the
+            quality that meets the target is searched (see :mod:`aecodec.ratecontrol`). The
+            analysis transform runs once; each trial only re-quantizes and entropy-codes
+            (and, for PSNR, runs the synthesis transform). The file records the target and
+            the value reached in its ``tRGT`` chunk.
+
+    Raises:
+        InputError: Bad image or quality, or a target no quality can meet.
     """
-    quality = _check_quality(quality)
+    if target is None:
+        quality = _check_quality(quality)
     prepared = imageio.prepare(image)
-    if prepared.width * prepared.height > MAX_UNTILED_PIXELS:
-        raise InputError(
-            f"image is {prepared.width}×{prepared.height}; images above {MAX_UNTILED_PIXELS // 1_000_000} megapixels are not supported yet"
-        )
+    _check_size(prepared)
     model_id = model or zoo.default_model_id()
     codec = zoo.load_codec(model_id, backend)
-    coded = codec.compress(_pad(prepared.rgb, codec.stride), quality)
+    x = _pad(prepared.rgb, codec.stride)
+    if target is None:
+        return _container(prepared, model_id, quality, codec.compress(x, quality))
+    latent = codec.analyse(x)
+    record_length = len(ratecontrol.pack_record(target, 0.0))  # every record has this length
+    last: dict[float, QuantizedLatents] = {}  # only the latest trial: latents can be large
+
+    def quantize(trial_quality: float) -> QuantizedLatents:
+        if trial_quality not in last:
+            last.clear()
+            last[trial_quality] = codec.quantize(latent, trial_quality)
+        return last[trial_quality]
+
+    # Trials estimate the file size from the ideal code lengths (the range coder adds at most
+    # a word per stream) instead of range coding; only the chosen quality is coded.
+    shapes = codec.latent_shapes(prepared.height, prepared.width)
+    empty = CodedLatents({name: (shape, b"") for name, shape in shapes.items()}, 0)
+    framing = len(_container(prepared, model_id, QUALITY_MAX, empty, bytes(record_length)))
+
+    def measure(trial_quality: float) -> float:
+        if target.kind == "psnr":
+            pixels = codec.reconstruct(quantize(trial_quality), trial_quality)
+            return psnr(prepared.rgb, _as_decoded_rgb(pixels, prepared))
+        size = framing + sum(4 * math.ceil(bits.sum() / 32) for bits in codec.information(quantize(trial_quality)))
+        return size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
+
+    result = ratecontrol.search_quality(measure, target)
+    quality = result.quality
+    coded = codec.encode(quantize(quality))
+    size = len(_container(prepared, model_id, quality, coded, bytes(record_length)))
+    while target.kind == "size" and size > target.value and quality > QUALITY_MIN:
+        quality = max(QUALITY_MIN, round(quality - SIZE_BACKOFF, 2))  # the estimate was a few bytes short
+        coded = codec.encode(quantize(quality))
+        size = len(_container(prepared, model_id, quality, coded, bytes(record_length)))
+    if target.kind == "size" and size > target.value:
+        raise InputError(f"target {target.describe()} is below what this image reaches at quality 1 ({target.describe(size)})")
+    if target.kind == "psnr":
+        reached = result.value  # measured on exactly these symbols
+    else:
+        reached = size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
+    return _container(prepared, model_id, quality, coded, ratecontrol.pack_record(target, reached))
+
+
+def _container(prepared: imageio.PreparedImage, model_id: str, quality: float, coded: CodedLatents, rate_target: bytes | None = None) -> bytes:
+    """The .aec bytes of coded latents and the image's side data."""
     header = bitstream.Header(
         model_id=model_id,
         weights_sha256_prefix=zoo.entry(model_id).sha256_prefix,
@@ -82,12 +145,40 @@ def compress(
         alpha=imageio.encode_alpha(prepared.alpha) if prepared.alpha is not None else None,
         icc_profile=imageio.deflate(prepared.icc_profile) if prepared.icc_profile else None,
         exif=prepared.exif,
+        rate_target=rate_target,
     )
     return bitstream.write_container(container)
 
 
-def decompress(data: bytes, backend: str = "torch") -> Image.Image:
+def _to_uint8(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Decoded (3, H', W') floats in [0, 1] → the (height, width, 3) uint8 image."""
+    return np.ascontiguousarray(np.round(pixels[:, :height, :width] * 255).astype(np.uint8).transpose(1, 2, 0))
+
+
+def _as_decoded_rgb(pixels: np.ndarray, prepared: imageio.PreparedImage) -> np.ndarray:
+    """RGB of what :func:`decompress` returns for ``pixels`` (gray images are made gray)."""
+    rgb = _to_uint8(pixels, prepared.height, prepared.width)
+    if prepared.mode in ("L", "LA"):
+        return np.asarray(imageio.to_pil(rgb, prepared.mode).convert("RGB"))
+    return rgb
+
+
+def decompress(data: bytes, backend: str = "auto") -> Image.Image:
     """Decode the bytes of an .aec file to a PIL image in the original mode."""
+    container, codec = _open(data, backend)
+    header = container.header
+    rgb = _to_uint8(codec.decompress(_coded(container), header.quality), header.height, header.width)
+    alpha = None
+    if header.mode in ("RGBA", "LA"):
+        if container.alpha is None:
+            raise FormatError(f"{header.mode} file has no alpha plane")
+        alpha = imageio.decode_alpha(container.alpha, header.width, header.height)
+    icc_profile = imageio.inflate(container.icc_profile, "ICC profile", imageio.MAX_ICC_BYTES) if container.icc_profile else None
+    return imageio.to_pil(rgb, header.mode, alpha, icc_profile, container.exif)
+
+
+def _open(data: bytes, backend: str) -> tuple[bitstream.Container, FrozenHyperprior]:
+    """Parse a container and load the codec it names, checking everything before decoding."""
     container = bitstream.read_container(data)
     header = container.header
     if header.mode not in ("RGB", "L", "RGBA", "LA"):
@@ -100,16 +191,78 @@ def decompress(data: bytes, backend: str = "torch") -> Image.Image:
     for name, expected in codec.latent_shapes(header.height, header.width).items():
         if shapes.get(name) != expected:
             raise FormatError(f"{name} stream shape {shapes.get(name)} does not match the image size in the header")
-    coded = CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
-    pixels = codec.decompress(coded, header.quality)
-    rgb = np.round(pixels[:, : header.height, : header.width] * 255).astype(np.uint8).transpose(1, 2, 0)
-    alpha = None
-    if header.mode in ("RGBA", "LA"):
-        if container.alpha is None:
-            raise FormatError(f"{header.mode} file has no alpha plane")
-        alpha = imageio.decode_alpha(container.alpha, header.width, header.height)
-    icc_profile = imageio.inflate(container.icc_profile, "ICC profile", imageio.MAX_ICC_BYTES) if container.icc_profile else None
-    return imageio.to_pil(np.ascontiguousarray(rgb), header.mode, alpha, icc_profile, container.exif)
+    return container, codec
+
+
+def _coded(container: bitstream.Container) -> CodedLatents:
+    return CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
+
+
+def _aec_bytes(source: object) -> bytes | None:
+    """The bytes of ``source`` if it is an .aec file (bytes or a path), else ``None``."""
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    if isinstance(source, (str, Path)) and Path(source).is_file():
+        data = read_bytes(Path(source))
+        return data if data.startswith(bitstream.SIGNATURE) else None
+    return None
+
+
+@dataclass(frozen=True)
+class BitMap:
+    """Where the bits of a coded image go.
+
+    Attributes:
+        bits: (H, W) float64 bits per pixel: the −log2 likelihood of every latent and
+            hyper-latent element under the tables that code it, summed over channels and
+            spread evenly over the pixels the element covers. It sums to the coded latent
+            bits (the range coder adds only a few bytes of flush per stream).
+        rgb: (H, W, 3) uint8 image the bits describe: the decoded image for an .aec input,
+            the original for an image input.
+        quality: Quality the latents were coded at.
+    """
+
+    bits: np.ndarray
+    rgb: np.ndarray
+    quality: float
+
+
+def bit_map(source: str | Path | bytes | Image.Image | np.ndarray, quality: float = 75.0, model: str | None = None, backend: str = "auto") -> BitMap:
+    """Bit-allocation map of an .aec file (path or bytes) or of an image coded at ``quality``.
+
+    Regions the model finds surprising cost more bits, so the map doubles as an anomaly
+    score. For an .aec file the latents are entropy-decoded only (no synthesis is needed
+    for the bits; the image is decoded for the overlay).
+    """
+    data = _aec_bytes(source)
+    if data is not None:
+        container, codec = _open(data, backend)
+        header = container.header
+        symbols = codec.decode_symbols(_coded(container))
+        rgb = _to_uint8(codec.reconstruct(symbols, header.quality), header.height, header.width)
+        height, width, quality = header.height, header.width, header.quality
+    else:
+        quality = _check_quality(quality)
+        prepared = imageio.prepare(source)
+        _check_size(prepared)
+        codec = zoo.load_codec(model or zoo.default_model_id(), backend)
+        symbols = codec.quantize(codec.analyse(_pad(prepared.rgb, codec.stride)), quality)
+        rgb, height, width = prepared.rgb, prepared.height, prepared.width
+    z_bits, y_bits = codec.information(symbols)
+    bits = _spread(y_bits.sum(axis=0), codec.stride, height, width) + _spread(z_bits.sum(axis=0), codec.hyper_stride, height, width)
+    return BitMap(bits=bits, rgb=rgb, quality=quality)
+
+
+def _spread(block_bits: np.ndarray, block: int, height: int, width: int) -> np.ndarray:
+    """Spread per-block bits over the visible pixels of each ``block``×``block`` cell.
+
+    Cells cut by the image border divide their bits among fewer pixels, so the map's sum
+    stays the coded total even though the codec padded the image.
+    """
+    rows = np.minimum(block, height - block * np.arange(block_bits.shape[0]))
+    cols = np.minimum(block, width - block * np.arange(block_bits.shape[1]))
+    per_pixel = block_bits / (rows[:, None] * cols[None, :])
+    return np.repeat(np.repeat(per_pixel, rows, axis=0), cols, axis=1)
 
 
 def info(data: bytes) -> dict:
@@ -127,5 +280,15 @@ def info(data: bytes) -> dict:
         "bytes": len(data),
         "bpp": bpp(len(data), header.width, header.height),
         "streams": {s.name: list(s.shape) for s in container.streams},
+        "rate_target": _rate_target_info(container.rate_target),
         "chunks": [{"type": c.type, "offset": c.offset, "length": c.length} for c in container.chunks],
     }
+
+
+def _rate_target_info(payload: bytes | None) -> dict | None:
+    """The rate target a file records, as ``{"kind", "target", "reached"}``, if readable."""
+    record = ratecontrol.unpack_record(payload) if payload else None
+    if record is None:
+        return None
+    target, reached = record
+    return {"kind": target.kind, "target": target.value, "reached": reached}

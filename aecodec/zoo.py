@@ -116,14 +116,14 @@ def load_arrays(model_id: str) -> dict[str, np.ndarray]:
 
 
 @lru_cache(maxsize=4)
-def load_codec(model_id: str, backend: str = "torch"):
+def load_codec(model_id: str, backend: str = "auto"):
     """The ready codec for ``model_id`` (cached per process)."""
     from aecodec.codecs.registry import build
 
-    return build(load_arrays(model_id), backend)
+    return build(load_arrays(model_id), backend, model_id)
 
 
-def codec_for(model_id: str, sha256_prefix: bytes, backend: str = "torch"):
+def codec_for(model_id: str, sha256_prefix: bytes, backend: str = "auto"):
     """The codec a container names, refusing it if the installed weights differ."""
     found = entry(model_id)
     if found.sha256_prefix != sha256_prefix:

@@ -51,4 +51,4 @@ def sample_crop(sample_path) -> np.ndarray:
 def codec():
     from aecodec import zoo
 
-    return zoo.load_codec(zoo.default_model_id())
+    return zoo.load_codec(zoo.default_model_id(), backend="torch")

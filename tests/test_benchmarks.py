@@ -52,3 +52,29 @@ def test_rd_benchmark_end_to_end_writes_csv_json_plot_and_bd_rates(rd_module, tm
     document = json.loads((out / "rd-images.json").read_text())
     assert "aecodec" in document["bd_rate"]["psnr-rgb"]["jpeg"]
     assert Image.open(out / "rd-images.png").size[0] > 100
+
+
+SPEED_SCRIPT = BENCHMARKS / "speed.py"
+
+
+def test_speed_benchmark_smoke_run_writes_csv_json_and_profile(tmp_path, capsys):
+    images = tmp_path / "images"
+    write_photos(images, count=2, size=(80, 64))
+    out = tmp_path / "results"
+    with loaded_script(SPEED_SCRIPT, "speed_benchmark", siblings=("rd", "rd_codecs", "rd_report")) as module:
+        status = module.main([str(images), "--images", "1", "--repeats", "1", "--size", "64x48", "--out", str(out)])
+        configs = list(module.CONFIGS)
+    assert status == 0
+    rows = list(csv.DictReader((out / "speed.csv").open()))
+    assert [r["config"] for r in rows] == configs
+    assert all(float(r["decode_ms"]) > 0 and float(r["peak_rss_mb"]) > 0 and float(r["bpp"]) > 0 for r in rows)
+    baseline = next(r for r in rows if r["config"] == "aecodec-torch-2t")
+    assert float(baseline["decode_speedup"]) == 1.0
+    for row in (r for r in rows if r["codec"] == "aecodec"):
+        parts = float(row["entropy_ms"]) + float(row["synthesis_ms"]) + float(row["rest_ms"])
+        assert parts == pytest.approx(float(row["decode_ms"]), rel=0.2)
+        assert row["torch_imported"] == str(row["backend"] == "torch")
+    document = json.loads((out / "speed.json").read_text())
+    assert document["settings"]["size"] == "64x48" and document["settings"]["baseline"] == "aecodec-torch-2t"
+    assert set(document["targets"]["onnx_over_torch_decode_speedup"]) == {"1", "2"}
+    assert "aecodec decode profile" in capsys.readouterr().out

@@ -18,12 +18,15 @@ def _command_blocks() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", README, flags=re.S)
 
 
-def test_readme_gives_install_and_test_commands_and_ci_runs_the_same_test_command():
-    blocks = _command_blocks()
-    assert len(blocks) >= 2
-    install, tests = blocks[0].strip(), blocks[1].strip()
-    assert "pip install" in install and "aecodec compress" in install and "aecodec decompress" in install
+def test_readme_gives_install_and_test_commands_and_ci_runs_the_same_commands():
+    blocks = [block.strip() for block in _command_blocks()]
+    assert len(blocks) >= 3
+    install, developer_install, tests = blocks[:3]
+    assert "pip install ." in install and "aecodec compress" in install and "aecodec decompress" in install
+    assert "torch" not in install  # the base install runs on onnxruntime
     ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    ci_text = " ".join(ci_lines).replace(" --quiet", "").replace("python -m pip", "pip")
+    assert all(step.strip() in ci_text for step in developer_install.split("&&"))
     assert ci_lines[-1] == tests
 
 

@@ -78,7 +78,6 @@ def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run):
     image = np.asarray(Image.open(next((tiny_run[0] / "val").iterdir())).convert("RGB"), dtype=np.float32) / 255
     x = image.transpose(2, 0, 1)
     coded = codec.compress(x, quality=50.0)
-    z, y, mean = codec.decode_symbols(coded)
     with torch.no_grad():
         out = model(torch.from_numpy(x)[None], torch.tensor([codec.rate_parameter(50.0)]))
     estimated_bits = float(-out["y"].log2().sum() - out["z"].log2().sum())
@@ -88,11 +87,17 @@ def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run):
 
 
 def test_gains_interpolate_between_knots_and_extrapolate_below_the_first():
+    """The training gains (torch) and the codec's gains (numpy) are the same function."""
+    from aecodec.codecs.frozen import interpolate_gain
     from aecodec.codecs.gain import GainUnit
 
+    table = [[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]]
     unit = GainUnit(channels=2, knots=3)
     with torch.no_grad():
-        unit.log_gain.copy_(torch.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]]))
-    gains = unit.gain(torch.tensor([-1.0, 0.0, 0.5, 2.0, 5.0]))[:, :, 0, 0].log()
+        unit.log_gain.copy_(torch.tensor(table))
+    rates = [-1.0, 0.0, 0.5, 2.0, 5.0]
+    gains = unit.gain(torch.tensor(rates))[:, :, 0, 0].log()
     expected = torch.tensor([[-1.0, -2.0], [0.0, 0.0], [0.5, 1.0], [3.0, 3.0], [3.0, 3.0]])
     assert torch.allclose(gains, expected, atol=1e-6)
+    numpy_gains = np.stack([np.log(interpolate_gain(np.array(table, dtype=np.float32), t))[:, 0, 0] for t in rates])
+    assert np.allclose(numpy_gains, expected.numpy(), atol=1e-6)

@@ -75,12 +75,16 @@ Type         Critical  Count              Data
                                           pipeline stores a zlib-compressed 8-bit plane)
 ``iCCP``     no        0 or 1             ICC profile, zlib-deflated (as in PNG)
 ``eXIf``     no        0 or 1             EXIF data, opaque
+``tRGT``     no        0 or 1             the rate target the encoder searched for:
+                                          u8 kind (1 = bits per pixel, 2 = file size,
+                                          3 = PSNR-RGB), u32 target, u32 reached, in
+                                          units of 10^-6 bpp, bytes, 10^-4 dB
 ``AEND``     yes       exactly 1, last    empty (length 0)
 ===========  ========  =================  ===============================================
 
 Writers emit chunks in the order HEAD, BITS (in stream order), SCRC, ALPH, iCCP, eXIf,
-AEND. Readers require HEAD first and AEND last and accept the others in any order between
-them; the order of the BITS chunks is the order of ``Container.streams``.
+tRGT, AEND. Readers require HEAD first and AEND last and accept the others in any order
+between them; the order of the BITS chunks is the order of ``Container.streams``.
 
 5. HEAD chunk data
 ==================
@@ -158,7 +162,7 @@ else escapes the reader. Messages are one line and start in lower case.
 * CRC mismatch: :class:`~aecodec.errors.ChecksumError` naming the chunk type and offset;
 * higher major version: :class:`~aecodec.errors.UnsupportedVersionError`;
 * a chunk or file cut short, or no AEND: "truncated file: ...";
-* first chunk not HEAD, duplicated HEAD/SCRC/ALPH/iCCP/eXIf or stream name, no BITS, no
+* first chunk not HEAD, duplicated HEAD/SCRC/ALPH/iCCP/eXIf/tRGT or stream name, no BITS, no
   SCRC, AEND with data, a field breaking section 5 or 6, an unknown critical chunk (named
   in the message), more than 4096 chunks, bytes after AEND ("trailing data after AEND").
 

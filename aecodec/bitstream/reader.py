@@ -26,8 +26,8 @@ from .spec import (
     FORMAT_MINOR,
     HEAD,
     ICCP,
-    MAX_CHUNK_LENGTH,
     MAX_CHUNKS,
+    MAX_CHUNK_LENGTH,
     MAX_NDIM,
     MODE,
     MODEL_ID,
@@ -35,6 +35,7 @@ from .spec import (
     SIGNATURE,
     SINGLETONS,
     STREAM_NAME,
+    TRGT,
     WEIGHTS_PREFIX_LEN,
     ChunkInfo,
     Container,
@@ -98,7 +99,7 @@ def read_container(data: bytes) -> Container:
             if info.length != 4:
                 raise FormatError(f"bad SCRC chunk at offset {info.offset}: {info.length} bytes, expected 4")
             blobs[kind] = bytes(body)
-        elif kind in (ALPH, ICCP, EXIF):
+        elif kind in (ALPH, ICCP, EXIF, TRGT):
             blobs[kind] = bytes(body)
         elif kind == AEND:
             if info.length:
@@ -125,6 +126,7 @@ def read_container(data: bytes) -> Container:
         alpha=blobs.get(ALPH),
         icc_profile=blobs.get(ICCP),
         exif=blobs.get(EXIF),
+        rate_target=blobs.get(TRGT),
         chunks=tuple(infos),
     )
 

@@ -23,8 +23,9 @@ SCRC = "SCRC"
 ALPH = "ALPH"
 ICCP = "iCCP"
 EXIF = "eXIf"
+TRGT = "tRGT"
 AEND = "AEND"
-SINGLETONS = frozenset({HEAD, SCRC, ALPH, ICCP, EXIF, AEND})
+SINGLETONS = frozenset({HEAD, SCRC, ALPH, ICCP, EXIF, TRGT, AEND})
 """Chunk types that may appear at most once (HEAD, SCRC and AEND exactly once)."""
 
 # Sizes of the framing around each chunk's data: u32 length + 4-byte type, then u32 CRC.
@@ -174,6 +175,7 @@ class Container:
         alpha: The ``ALPH`` payload (the pipeline stores a zlib-compressed 8-bit plane).
         icc_profile: The ``iCCP`` payload, an ICC profile.
         exif: The ``eXIf`` payload, raw EXIF bytes.
+        rate_target: The ``tRGT`` payload: the rate target the encoder met (section 4).
         chunks: Chunk table filled in by the reader (including skipped chunks); the
             writer ignores it.
     """
@@ -184,4 +186,5 @@ class Container:
     alpha: bytes | None = None
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    rate_target: bytes | None = None
     chunks: tuple[ChunkInfo, ...] = ()

@@ -21,14 +21,15 @@ from .spec import (
     FORMAT_MINOR,
     HEAD,
     ICCP,
-    MAX_CHUNK_LENGTH,
     MAX_CHUNKS,
+    MAX_CHUNK_LENGTH,
     MAX_U32,
     MODE,
     MODEL_ID,
     SCRC,
     SIGNATURE,
     STREAM_NAME,
+    TRGT,
     WEIGHTS_PREFIX_LEN,
     Container,
     Header,
@@ -46,7 +47,7 @@ def write_container(container: Container) -> bytes:
     """Encodes a container as a complete ``.aec`` file.
 
     Chunks are written in the canonical order HEAD, BITS (in ``container.streams`` order),
-    SCRC, ALPH, iCCP, eXIf, AEND; optional chunks are omitted when their field is None.
+    SCRC, ALPH, iCCP, eXIf, tRGT, AEND; optional chunks are omitted when their field is None.
     ``container.chunks`` is ignored: the chunk table is a property of the bytes.
 
     Args:
@@ -93,7 +94,7 @@ def _chunks(container: Container) -> Iterator[tuple[str, bytes]]:
     if not is_int(container.symbol_crc) or not 0 <= container.symbol_crc <= MAX_U32:
         raise ValueError(f"symbol_crc {container.symbol_crc!r} is not a u32")
     yield SCRC, struct.pack(">I", container.symbol_crc)
-    for chunk_type, blob in ((ALPH, container.alpha), (ICCP, container.icc_profile), (EXIF, container.exif)):
+    for chunk_type, blob in ((ALPH, container.alpha), (ICCP, container.icc_profile), (EXIF, container.exif), (TRGT, container.rate_target)):
         if blob is not None:
             if not isinstance(blob, _BYTES_LIKE):
                 raise ValueError(f"{chunk_type} payload must be bytes, got {type(blob).__name__}")

@@ -25,6 +25,7 @@ from aecodec.entropy.tables import PMFTables, gaussian_tables
 from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
 
 from aecodec.codecs.registry import ARCHITECTURE
+FLOAT_PREFIX = "float."
 Z_INPUT_MAX = 4096
 _Z_SEARCH_SUPPORT = 512
 _Z_MIN_PROBABILITY = 1e-10
@@ -57,6 +58,15 @@ def z_tables(model: MeanScaleHyperprior) -> PMFTables:
     return PMFTables.from_float(trimmed, minima)
 
 
+def float_state_dict(arrays) -> dict[str, torch.Tensor]:
+    """The torch state dict stored by :func:`freeze` in a weights file's arrays.
+
+    Args:
+        arrays: Mapping of a weights file's arrays (an ``np.load`` result or a dict).
+    """
+    return {key[len(FLOAT_PREFIX) :]: torch.from_numpy(np.array(arrays[key])) for key in arrays.keys() if key.startswith(FLOAT_PREFIX)}
+
+
 def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
     """All arrays of a shipped weights file for ``model`` (EMA weights, eval mode)."""
     model = model.float().eval()
@@ -66,7 +76,7 @@ def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
         )
     }
     for name, tensor in model.state_dict().items():
-        arrays[f"float.{name}"] = tensor.detach().float().contiguous().numpy()
+        arrays[f"{FLOAT_PREFIX}{name}"] = tensor.detach().float().contiguous().numpy()
     with torch.no_grad():
         arrays.update(integer_hyper_synthesis(model).to_arrays("h_s_int"))
         arrays.update(z_tables(model).to_arrays("z_tables"))

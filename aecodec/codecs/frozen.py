@@ -5,14 +5,18 @@ is ``update()``; :meth:`FrozenHyperprior.compress` turns a padded image into cod
 and :meth:`FrozenHyperprior.decompress` inverts it. Data flow (Minnen et al. 2018 with the
 gains of Cui et al. 2021 and the integer hyper-decoder of Ballé et al. 2019)::
 
-    encoder:  x ─backend.analysis─► y_g, z ─round─► ẑ ─coder(z tables)─► "z"
-                                     ẑ ─IntegerHyperSynthesis─► μ, log σ  (exact integers)
+    encoder:  x ─backend.analysis─► y ─×gain(t)─► y_g ─backend.hyper_analysis─► z
+              z ─round─► ẑ ─coder(z tables)─► "z"
+              ẑ ─IntegerHyperSynthesis─► μ, log σ  (exact integers)
               s = round(y_g − μ) ─coder(y tables[bin(log σ)])─► "y"
-    decoder:  "z" ─► ẑ ─► μ, log σ (bit-identical) ─► s ─► ŷ_g = s + μ ─backend.synthesis─► x̂
+    decoder:  "z" ─► ẑ ─► μ, log σ (bit-identical) ─► s ─► ŷ_g = s + μ
+              ŷ = ŷ_g × inverse_gain(t) ─backend.synthesis─► x̂
 
 Only the float transforms (which merely move pixel values) depend on the backend; every
 number that selects or shifts a probability table is an exact integer, and a CRC-32 of all
-symbols detects any desync rather than returning garbage.
+symbols detects any desync rather than returning garbage. The gains are applied here, not
+in the backend, so the backend's networks are rate-free and the expensive analysis runs
+once per image however many qualities a rate search tries (:meth:`FrozenHyperprior.quantize`).
 """
 
 from __future__ import annotations
@@ -36,13 +40,54 @@ QUALITY_MAX = 100.0
 
 
 class Transforms(Protocol):
-    """The float half of the codec, provided by a runtime backend."""
+    """The float half of the codec, provided by a runtime backend.
+
+    ``analysis`` maps an image (3, H, W) in [0, 1], H and W multiples of 16, to the latent y
+    (M, H/16, W/16); ``hyper_analysis`` maps a gained latent to z (N, ⌈H/64⌉, ⌈W/64⌉),
+    edge-padding it to a multiple of 4 first; ``synthesis`` maps a de-gained latent back to
+    an unclipped image.
+    """
 
     name: str
 
-    def analysis(self, x: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]: ...
+    def analysis(self, x: np.ndarray) -> np.ndarray: ...
 
-    def synthesis(self, y_hat: np.ndarray, t: float) -> np.ndarray: ...
+    def hyper_analysis(self, y_gained: np.ndarray) -> np.ndarray: ...
+
+    def synthesis(self, y_hat: np.ndarray) -> np.ndarray: ...
+
+
+def interpolate_gain(log_table: np.ndarray, t: float) -> np.ndarray:
+    """Gain vector (M, 1, 1) at rate ``t`` from the log gains at the knots (K, M).
+
+    Log-linear between knots, the first segment extrapolated below knot 0, clamped at the
+    last knot: the numpy twin of :class:`aecodec.codecs.gain.GainUnit`, which training
+    needs in torch for gradients (a test holds the two equal).
+    """
+    table = np.asarray(log_table, dtype=np.float64)  # all arithmetic in float64, then one rounding
+    knots = table.shape[0]
+    t = min(float(t), knots - 1.0)
+    lower = int(min(max(np.floor(t), 0), knots - 2))
+    fraction = t - lower
+    log_value = table[lower] * (1 - fraction) + table[lower + 1] * fraction
+    return np.exp(log_value).astype(np.float32)[:, None, None]
+
+
+@dataclass(frozen=True)
+class QuantizedLatents:
+    """Integer symbols of one image at one quality, and the exact entropy parameters.
+
+    Attributes:
+        z_hat: Hyper-latent symbols (N, h, w).
+        y_symbols: Latent symbols round(y_g − μ) (M, H/16, W/16).
+        mean: μ of every latent element (exact fixed point, as float64).
+        bins: Gaussian table index of every latent element.
+    """
+
+    z_hat: np.ndarray
+    y_symbols: np.ndarray
+    mean: np.ndarray
+    bins: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -92,7 +137,8 @@ class FrozenHyperprior:
         y_tables: One integer PMF per Gaussian scale bin.
         knots: Number of learned gain knots.
         lowest_rate_parameter: Rate parameter of quality 1; quality 100 is the last knot.
-        latent_channels: M, channels of y.
+        log_gain: Encoder log gains at the knots (K, M).
+        log_inverse_gain: Decoder log gains at the knots (K, M).
         hyper_channels: N, channels of z.
     """
 
@@ -107,7 +153,8 @@ class FrozenHyperprior:
         y_tables: PMFTables,
         knots: int,
         lowest_rate_parameter: float,
-        latent_channels: int,
+        log_gain: np.ndarray,
+        log_inverse_gain: np.ndarray,
         hyper_channels: int,
     ) -> None:
         self.transforms = transforms
@@ -116,7 +163,9 @@ class FrozenHyperprior:
         self.y_coder = TableCoder(y_tables)
         self.knots = knots
         self.lowest_rate_parameter = lowest_rate_parameter
-        self.latent_channels = latent_channels
+        self.log_gain = log_gain
+        self.log_inverse_gain = log_inverse_gain
+        self.latent_channels = log_gain.shape[1]
         self.hyper_channels = hyper_channels
 
     def rate_parameter(self, quality: float) -> float:
@@ -141,23 +190,44 @@ class FrozenHyperprior:
     def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
 
-    def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
-        """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride` (16)."""
-        t = self.rate_parameter(quality)
-        y, z = self.transforms.analysis(x, t)
+    def analyse(self, x: np.ndarray) -> np.ndarray:
+        """The latent y of an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride`.
+
+        This is the expensive, quality-independent part of compression.
+        """
+        return self.transforms.analysis(x)
+
+    def quantize(self, latent: np.ndarray, quality: float) -> QuantizedLatents:
+        """Symbols and entropy parameters of ``latent`` at ``quality`` (cheap: no analysis)."""
+        y = latent * interpolate_gain(self.log_gain, self.rate_parameter(quality))
+        z = self.transforms.hyper_analysis(y)
         z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
         mean, bins = self._entropy_parameters(z_hat, y.shape)
         y_symbols = np.clip(np.round(y - mean), -LATENT_SYMBOL_MAX, LATENT_SYMBOL_MAX).astype(np.int64)
+        return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
+
+    def information(self, quantized: QuantizedLatents) -> tuple[np.ndarray, np.ndarray]:
+        """Bits of every hyper-latent and latent element, ``(z_bits, y_bits)``, as coded."""
+        z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape))
+        return z_bits, self.y_coder.tables.information(quantized.y_symbols, quantized.bins)
+
+    def encode(self, quantized: QuantizedLatents) -> CodedLatents:
+        """Range-code quantized latents into the streams a container stores."""
+        z_hat, y_symbols = quantized.z_hat, quantized.y_symbols
         z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
-        y_bytes, y_escapes = self.y_coder.encode(y_symbols, bins)
+        y_bytes, y_escapes = self.y_coder.encode(y_symbols, quantized.bins)
         streams = {"z": (z_hat.shape, z_bytes), "y": (y_symbols.shape, y_bytes)}
         for name, escapes in (("z.escape", z_escapes), ("y.escape", y_escapes)):
             if len(escapes):
                 streams[name] = _pack_escapes(escapes)
         return CodedLatents(streams=streams, symbol_crc=symbol_crc(z_hat, y_symbols))
 
-    def decode_symbols(self, coded: CodedLatents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Entropy-decode ``(z_hat, y_symbols, mean)``; checks shapes and the symbol CRC.
+    def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
+        """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride` (16)."""
+        return self.encode(self.quantize(self.analyse(x), quality))
+
+    def decode_symbols(self, coded: CodedLatents) -> QuantizedLatents:
+        """Entropy-decode the symbols and their exact parameters; checks shapes and the CRC.
 
         Raises:
             FormatError: Streams missing or with shapes this model cannot have produced.
@@ -186,10 +256,14 @@ class FrozenHyperprior:
         y_symbols = self.y_coder.decode(y_bytes, bins, y_escapes).reshape(y_shape)
         if symbol_crc(z_hat, y_symbols) != coded.symbol_crc:
             raise DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)")
-        return z_hat, y_symbols, mean
+        return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
+
+    def reconstruct(self, quantized: QuantizedLatents, quality: float) -> np.ndarray:
+        """Image (3, H, W) in [0, 1] (float, clipped) from quantized latents."""
+        y_hat = (quantized.y_symbols + quantized.mean).astype(np.float32)
+        y_hat *= interpolate_gain(self.log_inverse_gain, self.rate_parameter(quality))
+        return np.clip(self.transforms.synthesis(y_hat), 0.0, 1.0)
 
     def decompress(self, coded: CodedLatents, quality: float) -> np.ndarray:
         """Decode to an image (3, H, W) in [0, 1] (float, clipped)."""
-        _, y_symbols, mean = self.decode_symbols(coded)
-        y_hat = (y_symbols + mean).astype(np.float32)
-        return np.clip(self.transforms.synthesis(y_hat, self.rate_parameter(quality)), 0.0, 1.0)
+        return self.reconstruct(self.decode_symbols(coded), quality)

@@ -15,9 +15,10 @@ import numpy as np
 from aecodec.codecs.frozen import FrozenHyperprior
 from aecodec.entropy.integer_hyper import IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables
-from aecodec.errors import WeightsMismatchError
+from aecodec.errors import InputError, WeightsMismatchError
 
 ARCHITECTURE = "mean-scale-hyperprior-vr"
+BACKENDS = ("torch", "onnx", "auto")
 
 
 def read_meta(arrays: dict[str, np.ndarray]) -> dict:
@@ -27,36 +28,78 @@ def read_meta(arrays: dict[str, np.ndarray]) -> dict:
 
 def _torch_transforms(config: dict, arrays: dict[str, np.ndarray]):
     from aecodec.codecs.config import HyperpriorConfig
-    from aecodec.runtime.torch_backend import TorchTransforms
+
+    try:
+        from aecodec.runtime.torch_backend import TorchTransforms
+    except ImportError as exc:
+        raise InputError(f"the torch backend needs torch ({exc}); install aecodec[train] or use --backend onnx") from exc
 
     return TorchTransforms(HyperpriorConfig(**config), arrays)
 
 
-def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str) -> FrozenHyperprior:
-    if backend != "torch":
-        raise WeightsMismatchError(f"backend {backend!r} is not available for this model")
+def _onnx_graphs_current(model_id: str | None) -> bool:
+    """Whether onnxruntime is installed and ``model_id``'s exported graphs match its weights."""
+    from aecodec.runtime import onnx_backend, onnx_files
+
+    if model_id is None or not onnx_backend.available():
+        return False
+    return onnx_files.staleness(model_id, graphs=onnx_backend.BACKEND_GRAPHS) is None
+
+
+def _transforms(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None):
+    """The float transforms of ``backend``; "auto" is onnx when its graphs are current, else torch.
+
+    Either backend decodes every file the other wrote: they differ only in float rounding of
+    the pixels, never in the integer path that selects probability tables.
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "onnx" if _onnx_graphs_current(model_id) else "torch"
+    if backend == "torch":
+        return _torch_transforms(config, arrays)
+    if model_id is None:
+        raise WeightsMismatchError("the onnx backend needs the model id to find its graphs")
+    from aecodec.runtime.onnx_backend import OnnxTransforms
+
+    return OnnxTransforms(model_id)
+
+
+def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None) -> FrozenHyperprior:
     return FrozenHyperprior(
-        transforms=_torch_transforms(config, arrays),
+        transforms=_transforms(config, arrays, backend, model_id),
         hyper=IntegerHyperSynthesis.from_arrays(arrays, "h_s_int"),
         z_tables=PMFTables.from_arrays(arrays, "z_tables"),
         y_tables=PMFTables.from_arrays(arrays, "y_tables"),
         knots=config["knots"],
         lowest_rate_parameter=config.get("lowest_rate_parameter", 0.0),
-        latent_channels=config["m"],
+        log_gain=np.asarray(arrays["float.gain.log_gain"], dtype=np.float32),
+        log_inverse_gain=np.asarray(arrays["float.gain.log_inverse_gain"], dtype=np.float32),
         hyper_channels=config["n"],
     )
 
 
-BUILDERS: dict[str, Callable[[dict, dict[str, np.ndarray], str], FrozenHyperprior]] = {
+BUILDERS: dict[str, Callable[[dict, dict[str, np.ndarray], str, str | None], FrozenHyperprior]] = {
     ARCHITECTURE: _build_hyperprior,
 }
 
 
-def build(arrays: dict[str, np.ndarray], backend: str = "torch") -> FrozenHyperprior:
-    """Build the codec a weights file describes."""
+def build(arrays: dict[str, np.ndarray], backend: str = "auto", model_id: str | None = None) -> FrozenHyperprior:
+    """Build the codec a weights file describes.
+
+    Args:
+        arrays: The (verified) arrays of the weights file.
+        backend: "torch", "onnx" or "auto" (onnx when onnxruntime is installed and the
+            model's exported graphs are current, else torch).
+        model_id: Id of the weights in the manifest; the onnx backend finds its graphs by it.
+
+    Raises:
+        WeightsMismatchError: Unknown architecture, or onnx graphs missing or stale.
+        InputError: Unknown backend name.
+    """
     meta = read_meta(arrays)
     try:
         builder = BUILDERS[meta["architecture"]]
     except KeyError as exc:
         raise WeightsMismatchError(f"unknown architecture {meta.get('architecture')!r}") from exc
-    return builder(meta["config"], arrays, backend)
+    return builder(meta["config"], arrays, backend, model_id)

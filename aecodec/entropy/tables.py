@@ -27,6 +27,7 @@ SCALE_BIN_STEP = 32  # bin width in units of 2^-8 nats: consecutive scales diffe
 SCALE_BIN_COUNT = 64
 SCALE_LOG_MIN = round(math.log(0.11) * 2**LOG_SCALE_FRACTION_BITS)
 TAIL_SIGMAS = 8.0
+ESCAPE_VALUE_BITS = 32  # an escaped symbol's value is stored as an int32 beside the stream
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,28 @@ class PMFTables:
     def table(self, index: int) -> np.ndarray:
         """Integer PMF of table ``index`` including its trailing escape entry."""
         return self.pmf[self.offsets[index] : self.offsets[index + 1]]
+
+    def information(self, symbols: np.ndarray, table_index: np.ndarray) -> np.ndarray:
+        """Bits each symbol costs under its table: ``−log2 p``, plus the stored value for escapes.
+
+        This is what the range coder spends up to its few bytes of flush overhead, so rate
+        control can search qualities and bit maps can be drawn without coding anything.
+
+        Args:
+            symbols: Integer symbols, any shape.
+            table_index: Table of each symbol, same shape.
+
+        Returns:
+            float64 bits, same shape as ``symbols``.
+        """
+        symbols = np.asarray(symbols, dtype=np.int64)
+        table_index = np.asarray(table_index, dtype=np.int64)
+        escape = self.offsets[table_index + 1] - 1
+        position = self.offsets[table_index] + symbols - self.minima[table_index]
+        outside = (position < self.offsets[table_index]) | (position >= escape)
+        position = np.where(outside, escape, position)
+        bits = PRECISION_BITS - np.log2(self.pmf[position].astype(np.float64))
+        return bits + np.where(outside, ESCAPE_VALUE_BITS, 0.0)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """Arrays to store in a weights file under ``prefix``."""

@@ -1,4 +1,4 @@
-"""Float transforms (g_a, h_a, gains, g_s) run by torch.
+"""Float transforms (g_a, h_a, g_s) run by torch.
 
 The backend interface is deliberately narrow — numpy in, numpy out — so the entropy path
 (:mod:`aecodec.codecs.frozen`) never touches a float library and another backend (ONNX
@@ -12,6 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 
 
@@ -27,24 +28,27 @@ class TorchTransforms:
 
     def __init__(self, config: HyperpriorConfig, arrays: dict[str, np.ndarray]) -> None:
         self.model = MeanScaleHyperprior(config).eval()
-        state = {key[len("float.") :]: torch.from_numpy(np.array(value)) for key, value in arrays.items() if key.startswith("float.")}
-        self.model.load_state_dict(state)
+        self.model.load_state_dict(float_state_dict(arrays))
 
     @torch.no_grad()
-    def analysis(self, x: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Gained latent y_g (M, H/16, W/16) and hyper-latent z (N, ⌈H/64⌉, ⌈W/64⌉) of x (3, H, W).
-
-        H and W are multiples of 16. y is edge-padded to a multiple of 4 only on its way
-        into h_a, so the padding costs hyper-latent elements, never latent symbols.
-        """
+    def analysis(self, x: np.ndarray) -> np.ndarray:
+        """Latent y (M, H/16, W/16) of an image x (3, H, W), H and W multiples of 16."""
         image = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
-        y = self.model.g_a(image) * self.model.gain.gain(torch.tensor([t]))
-        height, width = y.shape[-2:]
-        z = self.model.h_a(F.pad(y, (0, -width % 4, 0, -height % 4), mode="replicate"))
-        return y[0].numpy(), z[0].numpy()
+        return self.model.g_a(image)[0].numpy()
 
     @torch.no_grad()
-    def synthesis(self, y_hat: np.ndarray, t: float) -> np.ndarray:
-        """Image (3, H, W), unclipped, from the dequantized gained latent."""
+    def hyper_analysis(self, y_gained: np.ndarray) -> np.ndarray:
+        """Hyper-latent z (N, ⌈h/4⌉, ⌈w/4⌉) of a gained latent (M, h, w).
+
+        y is edge-padded to a multiple of 4 only on its way into h_a, so the padding costs
+        hyper-latent elements, never latent symbols.
+        """
+        y = torch.from_numpy(np.ascontiguousarray(y_gained, dtype=np.float32))[None]
+        height, width = y.shape[-2:]
+        return self.model.h_a(F.pad(y, (0, -width % 4, 0, -height % 4), mode="replicate"))[0].numpy()
+
+    @torch.no_grad()
+    def synthesis(self, y_hat: np.ndarray) -> np.ndarray:
+        """Image (3, H, W), unclipped, from the dequantized, de-gained latent."""
         latent = torch.from_numpy(np.ascontiguousarray(y_hat, dtype=np.float32))[None]
-        return self.model.g_s(latent * self.model.gain.inverse_gain(torch.tensor([t])))[0].numpy()
+        return self.model.g_s(latent)[0].numpy()

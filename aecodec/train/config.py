@@ -40,6 +40,10 @@ class TrainConfig:
         seed: Seed for initialisation and data sampling.
         checkpoint_minutes: Wall-clock minutes between checkpoints.
         validate_every: Steps between learning-curve points.
+        init_from: Optional released weights file (``.npz`` written by
+            ``aecodec.train.release``) whose float weights start a new run instead of a random
+            initialisation, so a model can be refined (new rate range, more steps) without
+            paying again for the CPU-hours already spent. Only read when no checkpoint exists.
     """
 
     train_dir: str
@@ -61,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_minutes: float = 5.0
     validate_every: int = 1000
+    init_from: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":

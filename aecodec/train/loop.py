@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.train.config import TrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
@@ -95,6 +96,11 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
         torch.set_rng_state(state["torch_rng"])
         step, cpu_before = state["step"], state["cpu_seconds"]
         log(f"resumed from step {step} ({cpu_before / 3600:.2f} CPU-h)")
+    elif config.init_from:
+        with np.load(config.init_from) as arrays:
+            model.load_state_dict(float_state_dict(arrays))
+        ema.load_state_dict(model.state_dict())
+        log(f"initialised from {config.init_from}")
     cpu_start = _cpu_seconds()
     last_save = time.monotonic()
     knots = config.model.knots

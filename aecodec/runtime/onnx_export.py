@@ -1,0 +1,326 @@
+"""Export a model's networks to ONNX graphs that onnxruntime runs without torch.
+
+One graph per network, NCHW with batch 1, dynamic height and width, opset 18, weights
+stored as plain initializers (GDN's training reparametrization folded away)::
+
+    analysis.onnx        image (1,3,H,W) ─g_a─► latent y (1,M,H/16,W/16)
+    hyper_analysis.onnx  gained_latent y_g ─edge-pad to ×4─h_a─► hyper_latent z (1,N,⌈h/4⌉,⌈w/4⌉)
+    synthesis.onnx       latent ŷ ─g_s─► image (unclipped)
+    hyper_decoder.onnx   ẑ (int64) ─exact integer h_s─► mean, log_scale (int64, units of 2^-8)
+
+The float graphs are rate-free, one per method of the Transforms protocol, so a rate search
+runs g_a once per image; the host applies the per-channel gains, which ``gains.json`` gives
+with the exact interpolation. The same four graphs serve the onnx backend and embedders in
+other languages (with ``entropy_tables.json`` for the range coder). ONNX Runtime has no
+float64 Conv, so the integer h_s is written as im2col + float64 MatMul, which is exact for
+the same reason the numpy reference is: every product and partial sum is an integer below
+2^53. Its integer weights are stored in the smallest integer type that holds them and cast
+to float64 inside the graph, which keeps the file small and the arithmetic unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+from torch.nn import functional as F
+
+from aecodec import __version__, zoo
+from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.freeze import float_state_dict
+from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.registry import read_meta
+from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, WEIGHT_FRACTION_BITS, IntegerHyperSynthesis
+from aecodec.entropy.tables import PMFTables
+from aecodec.layers import GDN
+from aecodec.runtime import onnx_files
+
+OPSET = 18
+IR_VERSION = 10
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+class _FoldedGDN(nn.Module):
+    """A GDN layer with ``beta`` and ``gamma`` precomputed, so the graph holds plain tensors.
+
+    Computes exactly what :class:`aecodec.layers.GDN` computes in eval mode: the squares are
+    taken once here, in float32 as GDN takes them, instead of on every call in the graph.
+    """
+
+    def __init__(self, gdn: GDN) -> None:
+        super().__init__()
+        with torch.no_grad():
+            gamma = gdn.gamma_sqrt.square()
+            self.register_buffer("beta", gdn.beta_sqrt.square() + gdn._BETA_FLOOR)
+            self.register_buffer("gamma", gamma.reshape(*gamma.shape, 1, 1))
+        self.inverse = gdn.inverse
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        norm = F.conv2d(x.abs(), self.gamma, self.beta)
+        return x * norm if self.inverse else x / norm
+
+
+def _fold_gdn(model: nn.Module) -> None:
+    """Replace every GDN inside ``model`` by its folded form, in place."""
+    targets = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children() if isinstance(child, GDN)]
+    for parent, name, child in targets:
+        setattr(parent, name, _FoldedGDN(child))
+
+
+class _HyperAnalysis(nn.Module):
+    """h_a after edge-padding y to a multiple of 4, as the torch backend does."""
+
+    def __init__(self, h_a: nn.Module) -> None:
+        super().__init__()
+        self.h_a = h_a
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        height, width = latent.shape[-2:]
+        return self.h_a(F.pad(latent, (0, -width % 4, 0, -height % 4), mode="replicate"))
+
+
+@dataclass(frozen=True)
+class _TorchGraph:
+    """One torch module to export.
+
+    Attributes:
+        module: The module; its forward takes ``inputs`` in order.
+        inputs: Example input of every graph input.
+        shapes: Declared shape of every graph input and output; a string names a dynamic
+            dimension.
+    """
+
+    module: nn.Module
+    inputs: dict[str, torch.Tensor]
+    shapes: dict[str, list[int | str]]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [name for name in self.shapes if name not in self.inputs]
+
+
+def _torch_graphs(model: MeanScaleHyperprior) -> dict[str, _TorchGraph]:
+    """The float graphs of a (GDN-folded) model, with small example inputs."""
+    m, n = model.config.m, model.config.n
+    image, latent = torch.rand(1, 3, 64, 96), torch.randn(1, m, 4, 6)
+    image_shape = [1, 3, "height", "width"]
+    latent_shape = [1, m, "latent_height", "latent_width"]
+    hyper_shape = [1, n, "hyper_height", "hyper_width"]
+    return {
+        onnx_files.ANALYSIS: _TorchGraph(model.g_a, {"image": image}, {"image": image_shape, "latent": latent_shape}),
+        onnx_files.HYPER_ANALYSIS: _TorchGraph(
+            _HyperAnalysis(model.h_a), {"gained_latent": latent}, {"gained_latent": latent_shape, "hyper_latent": hyper_shape}
+        ),
+        onnx_files.SYNTHESIS: _TorchGraph(model.g_s, {"latent": latent}, {"latent": latent_shape, "image": image_shape}),
+    }
+
+
+def _declare_shapes(model: onnx.ModelProto, shapes: dict[str, list[int | str]]) -> None:
+    """Give graph inputs and outputs readable dimension names instead of exporter symbols."""
+    for value in [*model.graph.input, *model.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        for dim, size in zip(dims, shapes[value.name], strict=True):
+            if isinstance(size, str):
+                dim.dim_param = size
+            else:
+                dim.dim_value = size
+
+
+def _strip_provenance(model: onnx.ModelProto) -> None:
+    """Drop the exporter's per-node metadata (stack traces with local paths and line numbers).
+
+    Without it the graphs are the same bytes whoever exports them, wherever, and after any
+    edit of the Python source that leaves the computation alone.
+    """
+    for item in [*model.graph.node, *model.graph.input, *model.graph.output, *model.graph.value_info, *model.graph.initializer]:
+        del item.metadata_props[:]
+    for node in model.graph.node:
+        node.doc_string = ""
+
+
+def _export_torch(graph: _TorchGraph) -> onnx.ModelProto:
+    """Export one module with the dynamo exporter, dynamic where ``graph.shapes`` names a dimension."""
+    dynamic = tuple(
+        {axis: torch.export.Dim(size, min=1) for axis, size in enumerate(graph.shapes[name]) if isinstance(size, str)} or None
+        for name in graph.inputs
+    )
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)  # "torchvision is not installed" is not news here
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                graph.module.eval(),
+                tuple(graph.inputs.values()),
+                dynamo=True,
+                opset_version=OPSET,
+                input_names=list(graph.inputs),
+                output_names=graph.output_names,
+                dynamic_shapes=dynamic,
+                verbose=False,
+            )
+    finally:
+        exporter_log.setLevel(level)
+    model = program.model_proto
+    _strip_provenance(model)
+    _declare_shapes(model, graph.shapes)
+    return model
+
+
+def _smallest_integers(values: np.ndarray) -> np.ndarray:
+    """``values`` (integers held in float64) in the narrowest of int8, int16 and int32 that holds them all.
+
+    Raises:
+        ValueError: A value is not an integer or needs more than 32 bits.
+    """
+    if not np.array_equal(values, np.round(values)):
+        raise ValueError("integer h_s parameter holds a non-integer value")
+    low, high = values.min(initial=0), values.max(initial=0)
+    for dtype in (np.int8, np.int16, np.int32):
+        if np.iinfo(dtype).min <= low and high <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    raise ValueError("integer h_s parameter does not fit int32")
+
+
+class _IntegerGraph:
+    """Accumulates ONNX nodes and initializers of the exact integer h_s."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+
+    def constant(self, value: np.ndarray) -> str:
+        name = f"c{len(self.initializers)}"
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, **attributes) -> str:
+        name = f"{op_type.lower()}{len(self.nodes)}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [name], name=name, **attributes))
+        return name
+
+    def exact_integers(self, values: np.ndarray) -> str:
+        """Integer-valued float64 weights as the smallest integer initializer, cast back to float64 in the graph."""
+        return self.op("Cast", self.constant(_smallest_integers(values)), to=TensorProto.DOUBLE)
+
+    def conv3x3(self, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
+        """'Same' 3×3 convolution as in ``integer_hyper._conv3x3``: im2col, then one MatMul."""
+        padded = self.op("Pad", x, self.constant(np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64)))
+        taps = []
+        for k in range(9):
+            dy, dx = divmod(k, 3)
+            ends = [dy - 2 if dy < 2 else _INT64_MAX, dx - 2 if dx < 2 else _INT64_MAX]
+            tap = self.op("Slice", padded, self.constant(np.array([dy, dx])), self.constant(np.array(ends)), self.constant(np.array([2, 3])))
+            taps.append(self.op("Unsqueeze", tap, self.constant(np.array([2]))))
+        patches = self.op("Concat", *taps, axis=2)  # (1, C, 9, H, W): row c·9 + k after reshaping
+        flat = self.op("Reshape", patches, self.constant(np.array([weight.shape[1], -1])))
+        accumulator = self.op("Add", self.op("MatMul", self.exact_integers(weight), flat), self.exact_integers(bias[:, None]))
+        shape = self.op("Concat", self.constant(np.array([1, weight.shape[0]])), self.op("Shape", x, start=2), axis=0)
+        return self.op("Reshape", accumulator, shape)
+
+    def rescale(self, accumulator: str) -> str:
+        """floor((acc + 2^(W−1)) / 2^W): back to activation units, exactly as numpy does."""
+        shifted = self.op("Add", accumulator, self.constant(np.float64(2 ** (WEIGHT_FRACTION_BITS - 1))))
+        return self.op("Floor", self.op("Div", shifted, self.constant(np.float64(2**WEIGHT_FRACTION_BITS))))
+
+
+def _hyper_decoder(network: IntegerHyperSynthesis, hyper_channels: int, latent_channels: int) -> onnx.ModelProto:
+    """ONNX twin of :class:`IntegerHyperSynthesis`, bit-exact for |ẑ| ≤ ``input_max``."""
+    graph = _IntegerGraph()
+    x = graph.op("Cast", "quantized_hyper_latent", to=TensorProto.DOUBLE)
+    x = graph.op("Mul", x, graph.constant(np.float64(2**ACTIVATION_FRACTION_BITS)))
+    ceiling = graph.constant(np.float64(network.activation_max * 2**ACTIVATION_FRACTION_BITS))
+    for weight, bias in zip(network.weights[:-1], network.biases[:-1]):
+        hidden = graph.op("Clip", graph.rescale(graph.conv3x3(x, weight, bias)), graph.constant(np.float64(0.0)), ceiling)
+        x = graph.op("DepthToSpace", hidden, blocksize=2, mode="CRD")  # CRD is torch's pixel_shuffle
+    out = graph.op("Cast", graph.rescale(graph.conv3x3(x, network.weights[-1], network.biases[-1])), to=TensorProto.INT64)
+    split = graph.constant(np.array([latent_channels, latent_channels]))
+    graph.nodes.append(helper.make_node("Split", [out, split], ["mean", "log_scale"], axis=1))
+    output_shape = [1, latent_channels, "latent_grid_height", "latent_grid_width"]
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        "integer_hyper_synthesis",
+        [helper.make_tensor_value_info("quantized_hyper_latent", TensorProto.INT64, [1, hyper_channels, "hyper_height", "hyper_width"])],
+        [helper.make_tensor_value_info(name, TensorProto.INT64, output_shape) for name in ("mean", "log_scale")],
+        graph.initializers,
+    )
+    return helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="aecodec")
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Put ``staging`` in place of ``target``; the old folder is moved aside first, then deleted."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    graveyard = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.rename(target, graveyard / target.name)
+    os.rename(staging, target)
+    shutil.rmtree(graveyard)
+
+
+def _cards(record: dict, config: HyperpriorConfig, arrays: dict[str, np.ndarray], input_max: int) -> dict[str, dict]:
+    """Every JSON card of the folder: one per graph, then the gains and entropy-tables cards."""
+    return {
+        **onnx_files.model_cards(record, config, input_max),
+        onnx_files.GAINS: onnx_files.gains_card(record, config, arrays["float.gain.log_gain"], arrays["float.gain.log_inverse_gain"]),
+        onnx_files.ENTROPY_TABLES: onnx_files.entropy_tables_card(
+            record, PMFTables.from_arrays(arrays, "z_tables"), PMFTables.from_arrays(arrays, "y_tables")
+        ),
+    }
+
+
+def _write_graphs(model_id: str, folder: Path) -> None:
+    """Export every graph of ``model_id`` with its cards, then the export record."""
+    found = zoo.entry(model_id)
+    arrays = zoo.load_arrays(model_id)
+    config = HyperpriorConfig(**read_meta(arrays)["config"])
+    model = MeanScaleHyperprior(config).eval()
+    model.load_state_dict(float_state_dict(arrays))
+    _fold_gdn(model)
+    models = {name: _export_torch(graph) for name, graph in _torch_graphs(model).items()}
+    network = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
+    models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.m)
+    record = {"model_id": model_id, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET}
+    for name, graph in models.items():
+        onnx.checker.check_model(graph, full_check=True)
+        onnx.save_model(graph, folder / name)
+    for name, card in _cards(record, config, arrays, network.input_max).items():
+        (folder / name).write_text(onnx_files.card_text(card) + "\n", encoding="utf-8")
+    record["exported_with"] = {"aecodec": __version__, "torch": torch.__version__, "onnx": onnx.__version__}
+    record["files"] = {name: {"sha256": zoo.sha256_of(folder / name), "bytes": (folder / name).stat().st_size} for name in onnx_files.FILES}
+    (folder / onnx_files.EXPORT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def export_model(model_id: str, out_dir: Path | None = None) -> list[Path]:
+    """Export a model's graphs, cards and ``export.json`` into ``out_dir``, all or nothing.
+
+    Args:
+        model_id: A model of the manifest; its weights file is verified before export.
+        out_dir: Target folder (replaced if it exists); default ``weights/onnx/<model_id>``.
+
+    Returns:
+        The files written, sorted by name.
+    """
+    out_dir = Path(out_dir) if out_dir is not None else onnx_files.onnx_dir(model_id)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; installed graphs must be readable by all
+        _write_graphs(model_id, staging)
+        _replace_folder(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return sorted(out_dir.iterdir())

@@ -1,0 +1,292 @@
+"""The files of a model's ONNX folder: where it is, whether it is current, its cards.
+
+``aecodec export`` writes one folder per model, ``weights/onnx/<model id>/``, holding the
+four graphs (one per network), a JSON model card beside each graph, two data cards with
+the numbers an embedder needs besides the graphs (``gains.json``: the per-channel gains and
+how quality selects them; ``entropy_tables.json``: the integer probability tables), and
+``export.json``, which names the weights (by sha256) everything was exported from. Files
+exported from other weights would decode with the wrong transforms or tables, so every
+user of the folder checks that record first; the check is cheap (nothing is hashed)
+because the weights file itself is verified against the manifest whenever it is loaded.
+Nothing here needs torch or onnxruntime.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from aecodec import zoo
+from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.frozen import LATENT_SYMBOL_MAX, QUALITY_MAX, QUALITY_MIN
+from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
+from aecodec.entropy.tables import ESCAPE_VALUE_BITS, PRECISION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, SCALE_LOG_MIN, PMFTables
+
+EXPORT_RECORD = "export.json"
+ONNX_FOLDER = "onnx"
+
+# One graph per network; the float ones are rate-free (the host applies the gains), so the
+# onnx backend and embedders run the same four graphs.
+ANALYSIS = "analysis.onnx"
+HYPER_ANALYSIS = "hyper_analysis.onnx"
+SYNTHESIS = "synthesis.onnx"
+HYPER_DECODER = "hyper_decoder.onnx"
+GRAPHS = (ANALYSIS, HYPER_ANALYSIS, SYNTHESIS, HYPER_DECODER)
+
+# Data cards: the numbers besides the graphs that a host in any language needs.
+GAINS = "gains.json"
+ENTROPY_TABLES = "entropy_tables.json"
+DATA_CARDS = (GAINS, ENTROPY_TABLES)
+
+# Every file export.json records a sha256 of: all a host reads apart from the graph cards.
+FILES = GRAPHS + DATA_CARDS
+
+_FIXED_POINT = 2**ACTIVATION_FRACTION_BITS
+
+
+def onnx_dir(model_id: str) -> Path:
+    """Default folder of a model's graphs: ``<weights dir>/onnx/<model id>``."""
+    return zoo.weights_dir() / ONNX_FOLDER / model_id
+
+
+def read_record(folder: Path) -> dict:
+    """The parsed ``export.json`` of a graph folder.
+
+    Raises:
+        OSError, ValueError: The record is missing or not JSON.
+    """
+    return json.loads((folder / EXPORT_RECORD).read_text(encoding="utf-8"))
+
+
+def staleness(model_id: str, folder: Path | None = None, graphs: tuple[str, ...] = FILES) -> str | None:
+    """Why the files in ``folder`` cannot stand in for ``model_id``'s weights, or None.
+
+    Args:
+        model_id: Model whose installed weights (as the manifest lists them) must match.
+        folder: Graph folder; default :func:`onnx_dir`.
+        graphs: Files that must be present: by default every graph and data card, so a
+            folder from an older export layout counts as stale; the backend passes only
+            the graphs it runs.
+
+    Returns:
+        A one-line reason ("no ONNX graphs for …", "… exported from other weights …"), or
+        None when the files are current.
+    """
+    folder = folder or onnx_dir(model_id)
+    try:
+        record = read_record(folder)
+    except (OSError, ValueError):
+        return f"no ONNX graphs for {model_id} in {folder}"
+    if record.get("model_id") != model_id:
+        return f"{folder} holds graphs of {record.get('model_id')!r}, not {model_id!r}"
+    installed = zoo.entry(model_id).sha256
+    exported = str(record.get("weights_sha256", ""))
+    if exported != installed:
+        return f"ONNX graphs of {model_id} were exported from weights {exported[:16]}…, installed are {installed[:16]}…"
+    missing = [name for name in graphs if not (folder / name).is_file()]
+    if missing:
+        return f"ONNX graphs of {model_id} are incomplete: {', '.join(missing)} missing in {folder}"
+    return None
+
+
+def card_name(graph: str) -> str:
+    """File name of a graph's model card: ``synthesis.onnx`` → ``synthesis.json``."""
+    return graph.removesuffix(".onnx") + ".json"
+
+
+def _numeric(value: object) -> bool:
+    if isinstance(value, list):
+        return all(_numeric(item) for item in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def card_text(card: object, depth: int = 0) -> str:
+    """JSON indented for reading, except numeric arrays, which stay on one line.
+
+    The data cards hold tens of thousands of numbers; one per line would triple their size
+    and bury the prose fields between them.
+    """
+    if isinstance(card, dict) and card:
+        inner = "  " * (depth + 1)
+        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {card_text(value, depth + 1)}" for key, value in card.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    if isinstance(card, list) and card and not _numeric(card):
+        inner = "  " * (depth + 1)
+        return "[\n" + ",\n".join(inner + card_text(item, depth + 1) for item in card) + "\n" + "  " * depth + "]"
+    return json.dumps(card, ensure_ascii=False, separators=(", ", ": ") if not _numeric(card) else (",", ":"))
+
+
+def _tensor(name: str, dtype: str, shape: list, meaning: str) -> dict:
+    return {"name": name, "dtype": dtype, "shape": shape, "layout": "NCHW", "meaning": meaning}
+
+
+def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[str, dict]:
+    """The JSON model card of every graph, keyed by card file name.
+
+    Each card says what a host in any language must feed the graph and do with its output;
+    with the graphs and the two data cards, an embedder needs nothing from the weights file.
+
+    Args:
+        record: Model id, weights file and sha256 and opset, copied into every card.
+        config: Architecture of the model (channel counts).
+        input_max: Largest |ẑ| the integer hyper-decoder is exact for.
+    """
+    m, n = config.m, config.n
+    image = [1, 3, "height", "width"]
+    latent = [1, m, "height / 16", "width / 16"]
+    hyper = [1, n, "ceil(height / 64)", "ceil(width / 64)"]
+    gain = f"y_g = float32(latent × gain(t)) per channel, gain(t) as {GAINS} defines it"
+    pad = "pad the RGB image on the bottom and right to multiples of 16 by repeating its last row and column; keep the original size"
+    finish = "clip the image to [0, 1], multiply by 255 in float32, round half to even to uint8, crop to the original size"
+    quantize = (
+        f"ẑ = clip(round_half_to_even(hyper_latent), −{input_max}, {input_max}) as int64; run hyper_decoder.onnx on it; "
+        f"symbols = clip(round_half_to_even(float64(y_g) − mean / {_FIXED_POINT}), −{LATENT_SYMBOL_MAX}, {LATENT_SYMBOL_MAX})"
+    )
+    encode = f"range-code ẑ and the symbols with the tables of {ENTROPY_TABLES} and write the .aec container (aecodec/bitstream)"
+    decode = f"read the .aec container, range-decode ẑ and the symbols ({ENTROPY_TABLES}); ŷ_g = float32(symbols + mean / {_FIXED_POINT})"
+    cards = {
+        ANALYSIS: (
+            "g_a: image → latent, independent of the rate (run once per image, then quantize at any quality)",
+            [_tensor("image", "float32", image, "RGB / 255 in [0, 1]; height and width multiples of 16")],
+            [_tensor("latent", "float32", latent, "latent y before the gain")],
+            [pad],
+            [gain, "then hyper_analysis.onnx on y_g"],
+        ),
+        HYPER_ANALYSIS: (
+            "h_a: gained latent → hyper-latent; edge-pads the latent to a multiple of 4 inside the graph",
+            [_tensor("gained_latent", "float32", latent, "y_g, the analysis latent × gain(t)")],
+            [_tensor("hyper_latent", "float32", hyper, "hyper-latent z before rounding")],
+            [gain],
+            [quantize, encode],
+        ),
+        SYNTHESIS: (
+            "g_s: de-gained latent → image",
+            [_tensor("latent", "float32", latent, "ŷ = float32(ŷ_g × inverse_gain(t)) per channel")],
+            [_tensor("image", "float32", image, "RGB / 255, unclipped; height and width are 16 × the latent's")],
+            [decode, f"ŷ = float32(ŷ_g × inverse_gain(t)) per channel, inverse_gain(t) as {GAINS} defines it"],
+            [finish],
+        ),
+        HYPER_DECODER: (
+            "exact integer hyper-decoder: ẑ → fixed-point mean and log-scale of every latent element; "
+            "bit-exact with aecodec.entropy.integer_hyper.IntegerHyperSynthesis on any machine",
+            [_tensor("quantized_hyper_latent", "int64", [1, n, "hyper_height", "hyper_width"], f"ẑ, every |value| ≤ {input_max}")],
+            [
+                _tensor("mean", "int64", [1, m, "4 × hyper_height", "4 × hyper_width"], f"mean of the gained latent × {_FIXED_POINT}"),
+                _tensor("log_scale", "int64", [1, m, "4 × hyper_height", "4 × hyper_width"], f"natural log of the Gaussian scale × {_FIXED_POINT}"),
+            ],
+            [f"refuse ẑ with any |value| > {input_max} (exactness is proven only within that bound)"],
+            [
+                "crop mean and log_scale to the latent's height and width (height / 16, width / 16)",
+                f"each latent symbol's table index from log_scale and each ẑ channel's table: see {ENTROPY_TABLES}",
+            ],
+        ),
+    }
+    result = {
+        card_name(graph): {
+            "graph": graph,
+            **record,
+            "purpose": purpose,
+            "inputs": inputs,
+            "outputs": outputs,
+            "padding_multiple": 16,
+            "hyper_latent_grid": "ceil(height / 64) × ceil(width / 64)",
+            "host_before": before,
+            "host_after": after,
+        }
+        for graph, (purpose, inputs, outputs, before, after) in cards.items()
+    }
+    # The two numbers a host computes with, not only reads about.
+    result[card_name(HYPER_DECODER)].update(input_max=input_max, fraction_bits=ACTIVATION_FRACTION_BITS)
+    return result
+
+
+def _exact_floats(values: np.ndarray) -> list:
+    """float32 values as nested lists of the float64 numbers they equal.
+
+    JSON then writes each as the shortest decimal that parses, as float64 *or* float32, to
+    exactly that value, so hosts get the weights' gains bit for bit whatever they parse with.
+    """
+    return np.asarray(values, dtype=np.float32).astype(np.float64).tolist()
+
+
+def gains_card(record: dict, config: HyperpriorConfig, log_gain: np.ndarray, log_inverse_gain: np.ndarray) -> dict:
+    """The gains card: per-channel gain tables, quality → rate, and the interpolation, exactly.
+
+    The steps restate :func:`aecodec.codecs.frozen.interpolate_gain` operation by operation
+    (float64 throughout, one rounding to float32 at the end), so a host reproduces aecodec's
+    gains bit for bit.
+    """
+    knots, lowest = config.knots, config.lowest_rate_parameter
+    return {
+        "card": GAINS,
+        **record,
+        "purpose": "per-latent-channel gains that make one model code every quality: the encoder multiplies the analysis latent by "
+        "gain(t), the decoder multiplies the dequantized latent by inverse_gain(t)",
+        "knots": knots,
+        "channels": config.m,
+        "lowest_rate_parameter": lowest,
+        "quality_range": [QUALITY_MIN, QUALITY_MAX],
+        "quality_to_rate": [
+            "q = round_half_to_even(q × 100) / 100 (the container stores hundredths; the encoder codes with the value the decoder reads)",
+            f"t = lowest_rate_parameter + (q − {QUALITY_MIN:g}) / {QUALITY_MAX - QUALITY_MIN:g} × (knots − 1 − lowest_rate_parameter), in float64, "
+            "evaluated left to right (aecodec.codecs.frozen.FrozenHyperprior.rate_parameter)",
+        ],
+        "interpolation": [
+            "for table = log_gain (gain) or log_inverse_gain (inverse_gain), rate t (float64):",
+            "T = min(t, knots − 1)",
+            "k = min(max(floor(T), 0), knots − 2) as an integer: below 0 the first segment is extrapolated, above knots − 1 the last knot is held",
+            "f = T − k (float64)",
+            "log_g[c] = float64(table[k][c]) × (1 − f) + float64(table[k + 1][c]) × f, in float64, evaluated left to right",
+            "g[c] = float32(exp(log_g[c]))",
+            "(aecodec.codecs.frozen.interpolate_gain)",
+        ],
+        "applied": {
+            "gain": "encoder: y_g[c] = float32(latent[c] × gain[c]) on analysis.onnx's output, for every element of channel c; "
+            "y_g feeds hyper_analysis.onnx and is what the symbols are rounded from",
+            "inverse_gain": f"decoder: ŷ[c] = float32(float32(symbols[c] + mean[c] / {_FIXED_POINT}) × inverse_gain[c]); ŷ feeds synthesis.onnx",
+        },
+        "number_format": "log_gain and log_inverse_gain are the weights' float32 values, each written as the shortest decimal that "
+        "parses to it exactly as float64 (and so also as float32); shape knots × channels",
+        "log_gain": _exact_floats(log_gain),
+        "log_inverse_gain": _exact_floats(log_inverse_gain),
+    }
+
+
+def _table_arrays(tables: PMFTables) -> dict[str, list[int]]:
+    return {"pmf": tables.pmf.tolist(), "offsets": tables.offsets.tolist(), "minima": tables.minima.tolist()}
+
+
+def entropy_tables_card(record: dict, z_tables: PMFTables, y_tables: PMFTables) -> dict:
+    """The entropy-tables card: the integer PMFs that code ẑ and the latent symbols.
+
+    The same integers as the weights file (``z_tables.*``, ``y_tables.*``), in JSON so a host
+    needs no reader for numpy archives.
+    """
+    return {
+        "card": ENTROPY_TABLES,
+        **record,
+        "purpose": "integer probability tables of the range coder: one per hyper-latent channel (z) and one per Gaussian scale bin (y)",
+        "precision_bits": PRECISION_BITS,
+        "escape_value_bits": ESCAPE_VALUE_BITS,
+        "latent_symbol_max": LATENT_SYMBOL_MAX,
+        "layout": "table i is pmf[offsets[i] : offsets[i + 1]], summing to 2^precision_bits; entry j codes symbol minima[i] + j, "
+        "the last entry is the escape: a symbol outside the table is coded as the escape and its value stored as int32 "
+        "in the stream's escape stream",
+        "z_table_index": "ẑ of channel c uses z table c",
+        "scale_log_min": SCALE_LOG_MIN,
+        "scale_bin_step": SCALE_BIN_STEP,
+        "scale_bin_count": SCALE_BIN_COUNT,
+        "y_table_index": "clip(floor((log_scale − scale_log_min) / scale_bin_step), 0, scale_bin_count − 1) in integers, "
+        "log_scale from hyper_decoder.onnx (aecodec.entropy.tables.scale_bin)",
+        "ideal_bits": "precision_bits − log2(entry) per symbol, the escape's entry for symbols outside the table, plus "
+        "escape_value_bits for each escaped symbol (aecodec.entropy.tables.PMFTables.information); the range coder "
+        "spends that plus a few bytes of flush per stream",
+        "coding": "aecodec.entropy.coder: constriction's queue RangeEncoder, each table as Categorical(pmf / 2^precision_bits, "
+        "perfect=False), elements grouped by table in ascending table order and in flat (C, H, W) order within a group; "
+        "constriction (Rust or Python) reads and writes .aec streams byte for byte, any other range coder fed these tables "
+        "codes at the same ideal bits but not compatibly",
+        "z_tables": _table_arrays(z_tables),
+        "y_tables": _table_arrays(y_tables),
+    }

@@ -1,0 +1,218 @@
+"""ONNX export and the onnxruntime backend: valid graphs and cards, agreement with torch,
+exactness, cross-backend decoding and stale-graph detection.
+
+The default model is exported once per module into a temporary folder (~10 s); the
+cross-backend tests run the graphs committed in weights/onnx/, which the staleness test
+holds current.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+from conftest import synthetic_photo
+
+from aecodec import bitstream, pipeline, zoo
+from aecodec.codecs.frozen import CodedLatents, interpolate_gain
+from aecodec.codecs.registry import build
+from aecodec.errors import InputError, WeightsMismatchError
+from aecodec.cli_export import export_command
+from aecodec.runtime import onnx_backend, onnx_files
+from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
+from aecodec.runtime.onnx_export import export_model
+
+CARD_FIELDS = {"graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after"}
+TENSOR_FIELDS = {"name", "dtype", "shape", "layout", "meaning"}
+ODD_SIZES = ((37, 50), (70, 29))  # (height, width), padded to ×16 as the pipeline pads
+
+
+@pytest.fixture(scope="module")
+def model_id() -> str:
+    return zoo.default_model_id()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, model_id) -> Path:
+    folder = tmp_path_factory.mktemp("onnx") / model_id
+    export_model(model_id, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def torch_codec(model_id):
+    return zoo.load_codec(model_id, "torch")
+
+
+def _padded(height: int, width: int, seed: int) -> np.ndarray:
+    rgb = synthetic_photo(width, height, seed=seed)
+    rgb = np.pad(rgb, ((0, -height % 16), (0, -width % 16), (0, 0)), mode="edge")
+    return rgb.transpose(2, 0, 1).astype(np.float32) / 255
+
+
+def _coded(data: bytes) -> CodedLatents:
+    container = bitstream.read_container(data)
+    return CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
+
+
+def _io(graph: onnx.ModelProto) -> tuple[list[str], list[str]]:
+    return [i.name for i in graph.graph.input], [o.name for o in graph.graph.output]
+
+
+def _card(folder: Path, name: str) -> dict:
+    return json.loads((folder / name).read_text(encoding="utf-8"))
+
+
+def _gain_from_card(card: dict, table: str, t: float) -> np.ndarray:
+    """gain(t) from gains.json alone, following its interpolation steps literally."""
+    log_table = np.array(card[table], dtype=np.float64)
+    clamped = min(t, card["knots"] - 1.0)
+    k = int(min(max(np.floor(clamped), 0), card["knots"] - 2))
+    f = clamped - k
+    return np.exp(log_table[k] * (1 - f) + log_table[k + 1] * f).astype(np.float32)
+
+
+def test_export_writes_valid_graphs_with_model_cards(exported, model_id):
+    record = json.loads((exported / onnx_files.EXPORT_RECORD).read_text())
+    assert record["model_id"] == model_id and record["weights_sha256"] == zoo.entry(model_id).sha256
+    assert 17 <= record["opset"] <= 20
+    assert sorted(path.name for path in exported.glob("*.onnx")) == sorted(onnx_files.GRAPHS)
+    assert set(record["files"]) == set(onnx_files.FILES)
+    for name in onnx_files.FILES:
+        assert record["files"][name]["sha256"] == zoo.sha256_of(exported / name)
+    for name in onnx_files.GRAPHS:
+        path = exported / name
+        onnx.checker.check_model(str(path), full_check=True)
+        graph = onnx.load(str(path))
+        assert graph.opset_import[0].version == record["opset"]
+        assert not [n.op_type for n in graph.graph.node if n.op_type == "Pow"]  # GDN reparametrization folded
+        card = _card(exported, onnx_files.card_name(name))
+        assert CARD_FIELDS <= set(card) and card["graph"] == name and card["padding_multiple"] == 16
+        assert card["weights_sha256"] == record["weights_sha256"] and card["host_before"] and card["host_after"]
+        assert all(TENSOR_FIELDS <= set(t) for t in card["inputs"] + card["outputs"])
+        assert _io(graph) == ([t["name"] for t in card["inputs"]], [t["name"] for t in card["outputs"]])
+
+
+def test_gains_card_reproduces_the_codec_gains_bit_for_bit(exported, torch_codec):
+    card = _card(exported, onnx_files.GAINS)
+    for table, weights in (("log_gain", torch_codec.log_gain), ("log_inverse_gain", torch_codec.log_inverse_gain)):
+        as_float64 = np.array(card[table], dtype=np.float64)
+        assert np.array_equal(as_float64, np.array(card[table], dtype=np.float32))  # the decimals are float32 values
+        assert np.array_equal(as_float64.astype(np.float32), weights)
+        for t in np.linspace(card["lowest_rate_parameter"], card["knots"] + 1, 41):
+            assert np.array_equal(_gain_from_card(card, table, float(t)), interpolate_gain(weights, t)[:, 0, 0])
+    lowest, knots = card["lowest_rate_parameter"], card["knots"]
+    for quality in (1.0, 33.33, 75.0, 100.0):
+        assert lowest + (quality - 1) / 99 * (knots - 1 - lowest) == torch_codec.rate_parameter(quality)
+
+
+def test_entropy_tables_card_holds_the_weights_tables(exported, model_id, torch_codec):
+    card, arrays = _card(exported, onnx_files.ENTROPY_TABLES), zoo.load_arrays(model_id)
+    for prefix in ("z_tables", "y_tables"):
+        for field in ("pmf", "offsets", "minima"):
+            assert np.array_equal(card[prefix][field], arrays[f"{prefix}.{field}"])
+    hyper_card = _card(exported, onnx_files.card_name(onnx_files.HYPER_DECODER))
+    assert hyper_card["input_max"] == torch_codec.hyper.input_max and hyper_card["fraction_bits"] == 8
+
+
+def test_backend_graphs_agree_with_torch(exported, model_id, torch_codec):
+    onnx_transforms, reference = OnnxTransforms(model_id, exported, threads=1), torch_codec.transforms
+    for seed, (height, width) in enumerate(ODD_SIZES):
+        x = _padded(height, width, seed)
+        latent = reference.analysis(x)
+        np.testing.assert_allclose(onnx_transforms.analysis(x), latent, atol=1e-4)
+        for t in (torch_codec.lowest_rate_parameter, 5.5):
+            gained = latent * interpolate_gain(torch_codec.log_gain, t)
+            z = onnx_transforms.hyper_analysis(gained)
+            assert z.shape == (torch_codec.hyper_channels, -(-height // 64), -(-width // 64))
+            np.testing.assert_allclose(z, reference.hyper_analysis(gained), atol=1e-4)
+        np.testing.assert_allclose(onnx_transforms.synthesis(latent), reference.synthesis(latent), atol=1e-4)
+
+
+def test_onnx_threads_come_from_the_environment(monkeypatch):
+    monkeypatch.delenv(onnx_backend.THREADS_VARIABLE, raising=False)
+    assert onnx_backend.environment_threads() is None
+    monkeypatch.setenv(onnx_backend.THREADS_VARIABLE, "2")
+    assert onnx_backend.environment_threads() == 2
+    for bad in ("0", "two"):
+        monkeypatch.setenv(onnx_backend.THREADS_VARIABLE, bad)
+        with pytest.raises(InputError, match=onnx_backend.THREADS_VARIABLE):
+            onnx_backend.environment_threads()
+
+
+def test_hyper_decoder_graph_is_bit_exact_with_integer_weights(exported, torch_codec):
+    weights = [i for i in onnx.load(str(exported / onnx_files.HYPER_DECODER)).graph.initializer if len(i.dims) == 2]
+    assert weights and {onnx.helper.tensor_dtype_to_np_dtype(i.data_type).kind for i in weights} == {"i"}
+    session = inference_session(exported / onnx_files.HYPER_DECODER, threads=1)
+    hyper, rng = torch_codec.hyper, np.random.default_rng(0)
+    for bound, shape in ((6, (2, 3)), (hyper.input_max, (3, 2)), (hyper.input_max, (1, 1))):
+        z_hat = rng.integers(-bound, bound + 1, size=(torch_codec.hyper_channels, *shape))
+        mean, log_scale = session.run(None, {"quantized_hyper_latent": z_hat[None]})
+        expected_mean, expected_log_scale = hyper(z_hat)
+        assert mean.dtype == np.int64
+        assert np.array_equal(mean[0], expected_mean) and np.array_equal(log_scale[0], expected_log_scale)
+
+
+@pytest.mark.parametrize("encoder, decoder", [("torch", "onnx"), ("onnx", "torch")])
+def test_files_decode_identically_across_backends(model_id, encoder, decoder):
+    codecs = {name: zoo.load_codec(model_id, name) for name in (encoder, decoder)}
+    assert codecs["onnx"].transforms.name == "onnx"
+    for seed, (width, height) in enumerate(((40, 24), (70, 50), (33, 65))):
+        rgb = synthetic_photo(width, height, seed=seed)
+        for quality in (10.0, 90.0):
+            data = pipeline.compress(rgb, quality=quality, model=model_id, backend=encoder)
+            coded = _coded(data)
+            mine, theirs = (codecs[name].decode_symbols(coded) for name in (encoder, decoder))
+            assert np.array_equal(mine.z_hat, theirs.z_hat) and np.array_equal(mine.y_symbols, theirs.y_symbols)
+            pixels = [np.asarray(pipeline.decompress(data, backend=name), dtype=int) for name in (encoder, decoder)]
+            assert pixels[1].shape == rgb.shape
+            assert np.abs(pixels[0] - pixels[1]).max() <= 1
+
+
+def test_committed_graphs_match_the_installed_weights():
+    """Fails when weights change without `aecodec export` being run (or a graph was edited)."""
+    assert zoo.models()
+    for entry in zoo.models():
+        assert onnx_files.staleness(entry.model_id) is None, "run `aecodec export` and commit weights/onnx/"
+        folder = onnx_files.onnx_dir(entry.model_id)
+        for name, file in onnx_files.read_record(folder)["files"].items():
+            assert zoo.sha256_of(folder / name) == file["sha256"], f"{name} differs from the one exported"
+
+
+def test_stale_or_missing_graphs_are_refused_and_auto_falls_back(tmp_path, exported, model_id, monkeypatch):
+    stale = tmp_path / model_id
+    shutil.copytree(exported, stale)
+    record = onnx_files.read_record(stale)
+    record["weights_sha256"] = "0" * 64
+    (stale / onnx_files.EXPORT_RECORD).write_text(json.dumps(record))
+    for folder in (stale, tmp_path / "nothing"):
+        with pytest.raises(WeightsMismatchError, match="aecodec export"):
+            OnnxTransforms(model_id, folder)
+    arrays = zoo.load_arrays(model_id)
+    monkeypatch.setattr(onnx_files, "onnx_dir", lambda _: stale)
+    assert build(arrays, "auto", model_id).transforms.name == "torch"
+    with pytest.raises(WeightsMismatchError, match="exported from weights 0000"):
+        build(arrays, "onnx", model_id)
+    monkeypatch.setattr(onnx_files, "onnx_dir", lambda _: exported)
+    assert build(arrays, "auto", model_id).transforms.name == "onnx"
+
+
+def test_a_folder_without_its_data_cards_is_stale_for_export_but_runs_the_backend(tmp_path, exported, model_id):
+    folder = tmp_path / model_id
+    shutil.copytree(exported, folder)
+    (folder / onnx_files.GAINS).unlink()
+    assert "gains.json missing" in onnx_files.staleness(model_id, folder)
+    assert onnx_files.staleness(model_id, folder, onnx_backend.BACKEND_GRAPHS) is None
+
+
+def test_export_command_skips_current_graphs_and_reports_errors(exported, model_id):
+    runner = CliRunner()
+    result = runner.invoke(export_command, ["--model", model_id, "--out", str(exported.parent)])
+    assert result.exit_code == 0 and "up to date" in result.output
+    result = runner.invoke(export_command, ["--model", "no-such-model"])
+    assert result.exit_code == 1 and "Error: unknown model 'no-such-model'" in result.output

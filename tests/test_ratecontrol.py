@@ -1,0 +1,180 @@
+"""Rate control (--bpp / --size / --psnr) and bit-allocation maps (inspect, bitmap)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import aecodec
+from aecodec import bitstream, pipeline
+from aecodec.cli import main
+from aecodec.errors import InputError
+from aecodec.metrics import psnr
+from aecodec.ratecontrol import BPP_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, RateTarget, parse_size, search_quality
+from conftest import synthetic_photo
+
+
+# --- the search, on plain monotone functions -------------------------------------------
+
+
+def _log_size(quality: float) -> float:
+    """A file size shaped like the codec's: log-linear in quality, with a kink."""
+    return 2000 * math.exp(0.03 * quality + 0.01 * max(0.0, quality - 60))
+
+
+@pytest.mark.parametrize("goal", [2200, 5000, 9000, 30000])
+def test_size_search_never_exceeds_and_lands_close(goal):
+    result = search_quality(_log_size, RateTarget("size", goal))
+    assert (1 - SIZE_TOLERANCE) * goal <= result.value <= goal
+    assert len(result.trials) <= 6
+
+
+def test_psnr_search_returns_the_least_quality_that_reaches_the_target():
+    curve = lambda q: 22 + 11 * (1 - math.exp(-q / 40))  # noqa: E731 (saturating, like PSNR)
+    result = search_quality(curve, RateTarget("psnr", 30.0))
+    assert 30.0 <= result.value <= 30.0 + PSNR_TOLERANCE
+    assert curve(result.quality - 0.1) < 30.0 + PSNR_TOLERANCE
+
+
+def test_unreachable_targets_name_the_reachable_end():
+    with pytest.raises(InputError, match="below what this image reaches at quality 1"):
+        search_quality(_log_size, RateTarget("size", 500))
+    with pytest.raises(InputError, match="above what this image reaches at quality 100"):
+        search_quality(lambda q: 20 + q / 10, RateTarget("psnr", 45.0))
+
+
+def test_size_above_quality_100_gives_quality_100():
+    result = search_quality(_log_size, RateTarget("size", 10**7))
+    assert result.quality == 100
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("40000", 40000), ("40KB", 40000), ("40 kB", 40000), ("1.5MB", 1_500_000), ("64KiB", 65536), ("2MiB", 2 * 1024**2)],
+)
+def test_parse_size(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "40XB", "-5KB", "KB"])
+def test_parse_size_refuses_nonsense(text):
+    with pytest.raises(InputError):
+        parse_size(text)
+
+
+# --- the search on real images ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def images(sample_path):
+    with Image.open(sample_path) as image:
+        sample = np.asarray(image.convert("RGB"))[100:292, 150:406].copy()
+    return {"synthetic": synthetic_photo(160, 128, seed=3), "sample": sample}
+
+
+@pytest.mark.parametrize("name", ["synthetic", "sample"])
+@pytest.mark.parametrize("goal", [0.6, 1.2])
+def test_bpp_target_is_met_within_3_percent(images, name, goal):
+    data = aecodec.compress(images[name], bpp=goal, backend="torch")
+    height, width = images[name].shape[:2]
+    reached = 8 * len(data) / (height * width)
+    assert abs(reached / goal - 1) <= BPP_TOLERANCE
+    assert pipeline.info(data)["rate_target"] == {"kind": "bpp", "target": goal, "reached": pytest.approx(reached, abs=1e-6)}
+
+
+@pytest.mark.parametrize("name", ["synthetic", "sample"])
+def test_size_target_is_never_exceeded(images, name):
+    goal = 3000
+    data = aecodec.compress(images[name], size=goal, backend="torch")
+    assert (1 - 0.03) * goal <= len(data) <= goal
+
+
+@pytest.mark.parametrize("name", ["synthetic", "sample"])
+def test_psnr_target_is_reached_by_the_decoded_file_with_few_extra_bits(images, name):
+    goal = 30.0
+    data = aecodec.compress(images[name], psnr=goal, backend="torch")
+    decoded = np.asarray(aecodec.decompress(data, backend="torch"))
+    assert psnr(images[name], decoded) >= goal
+    quality = pipeline.info(data)["quality"]
+    if quality > 1:  # a slightly lower quality would miss the target (least bits)
+        lower = aecodec.compress(images[name], quality=max(1.0, quality - 2), backend="torch")
+        assert psnr(images[name], np.asarray(aecodec.decompress(lower, backend="torch"))) < goal + PSNR_TOLERANCE
+
+
+# --- bit maps ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(96, 80), (37, 70), (200, 150)])
+def test_bit_map_covers_the_image_and_sums_to_the_coded_latent_bits(size):
+    image = synthetic_photo(*size, seed=5)
+    data = aecodec.compress(image, quality=60, backend="torch")
+    bits = aecodec.bitmap(data, backend="torch")
+    assert bits.shape == image.shape[:2] and (bits >= 0).all()
+    streams = bitstream.read_container(data).streams
+    coded_bits = 8 * sum(len(s.payload) for s in streams)
+    # Within 1 %, or within the range coder's flush (at most two 32-bit words per stream),
+    # which dominates only for thumbnails of a few thousand bits.
+    assert abs(bits.sum() - coded_bits) <= max(0.01 * coded_bits, 64 * len(streams))
+    assert np.allclose(aecodec.bitmap(image, quality=60, backend="torch"), bits)  # image input: same latents
+
+
+def test_bit_map_is_high_where_the_image_is_surprising():
+    image = synthetic_photo(128, 128, seed=1)
+    image[32:64, 64:96] = np.random.default_rng(0).integers(0, 256, (32, 32, 3))  # a noisy patch
+    bits = aecodec.bitmap(image, quality=50, backend="torch")
+    assert bits[32:64, 64:96].mean() > 2 * np.median(bits)
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+
+def test_cli_compress_to_size_and_info_reports_the_target(tmp_path, sample_path):
+    out = tmp_path / "a.aec"
+    result = CliRunner().invoke(main, ["compress", str(sample_path), "-o", str(out), "--size", "20KB", "--backend", "torch"])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size <= 20000
+    assert "target size 20,000 bytes: reached" in result.output
+    info = CliRunner().invoke(main, ["info", str(out)])
+    assert "target:   size 20,000 bytes: reached" in info.output
+
+
+@pytest.mark.parametrize("args", [["--bpp", "0.5", "--psnr", "30"], ["-q", "50", "--size", "10KB"]])
+def test_cli_refuses_two_rate_settings(tmp_path, sample_path, args):
+    result = CliRunner().invoke(main, ["compress", str(sample_path), "-o", str(tmp_path / "a.aec"), *args])
+    assert result.exit_code == 1 and result.output.startswith("Error: give only one of")
+    assert not (tmp_path / "a.aec").exists()
+
+
+def test_cli_unreachable_size_is_a_one_line_error(tmp_path, sample_path):
+    result = CliRunner().invoke(main, ["compress", str(sample_path), "-o", str(tmp_path / "a.aec"), "--size", "100"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "quality 1" in result.output
+
+
+def test_cli_inspect_map_writes_an_overlay_with_a_colour_bar(tmp_path):
+    source = tmp_path / "p.png"
+    Image.fromarray(synthetic_photo(120, 90, seed=2)).save(source)
+    aec = tmp_path / "p.aec"
+    assert CliRunner().invoke(main, ["compress", str(source), "-o", str(aec), "-q", "50"]).exit_code == 0
+    result = CliRunner().invoke(main, ["inspect", str(aec), "--map", str(tmp_path / "bits.png")])
+    assert result.exit_code == 0, result.output
+    assert "latent bits" in result.output
+    with Image.open(tmp_path / "bits.png") as drawn:
+        assert drawn.height == 120 and drawn.width > 120  # the map, then the colour bar
+    again = CliRunner().invoke(main, ["inspect", str(aec), "--map", str(tmp_path / "bits.png")])
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_cli_inspect_rank_flags_the_outlier_and_skips_bad_files(tmp_path):
+    for index in range(4):
+        Image.fromarray(synthetic_photo(64, 64, seed=index)).save(tmp_path / f"photo{index}.png")
+    noise = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "corrupted.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path), "--rank", "-q", "40"])
+    assert result.exit_code == 0, result.output
+    ranked = [line.split() for line in result.output.splitlines()[1:6]]
+    assert ranked[0][4] == "corrupted.png" and ranked[0][-1] == "outlier"
+    assert "5 images" in result.output and "notes.txt" in result.output
