@@ -16,7 +16,7 @@ from aecodec import __version__
 from aecodec.cli_inspect import inspect_command
 from aecodec.cli_export import export_command
 from aecodec.cli_support import backend_option, handles_errors
-from aecodec.files import derived_output, read_bytes, write_atomic
+from aecodec.files import derived_output, is_stdio, read_input, write_output
 from aecodec.errors import InputError
 from aecodec.train.cli import main as train_command
 
@@ -33,7 +33,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec; - for standard output).")
 @click.option("-q", "--quality", type=click.FloatRange(1, 100), default=None, help="1 (smallest) to 100 (best); fractions allowed.  [default: 75]")
 @click.option("--bpp", type=float, default=None, help="Find the quality giving this many bits per pixel (±3 %).")
 @click.option("--size", default=None, help="Find the best quality whose file is at most this size, e.g. 40KB, 1.5MB, 64KiB, 40000.")
@@ -47,7 +47,7 @@ def compress(
     source: Path, output: Path | None, quality: float | None, bpp: float | None, size: str | None, psnr: float | None,
     model: str | None, backend: str, force: bool, quiet: bool,
 ) -> None:
-    """Compress an image (anything Pillow opens) to an .aec file.
+    """Compress an image (anything Pillow opens; - reads standard input) to an .aec file.
 
     Give a quality, or one target (--bpp, --size or --psnr) and the quality is searched.
     """
@@ -55,15 +55,20 @@ def compress(
 
     target = _rate_target(quality, bpp, size, psnr)
     output = output or derived_output(source, CONTAINER_SUFFIX)
-    if output.exists() and not force:
-        raise InputError(f"{output} already exists (use --force to overwrite)")
+    _refuse_existing(output, force)
     data = pipeline.compress(source, quality=75.0 if quality is None else quality, model=model, backend=backend, target=target)
-    write_atomic(output, lambda handle: handle.write(data), force)
+    write_output(output, lambda handle: handle.write(data), force)
     if not quiet:
         details = pipeline.info(data)
-        click.echo(f"{source} → {output}: {len(data):,} bytes, {details['bpp']:.3f} bpp (quality {details['quality']:g})")
+        report = f"{source} → {output}: {len(data):,} bytes, {details['bpp']:.3f} bpp (quality {details['quality']:g})"
         if details["rate_target"]:
-            click.echo(_target_line(details["rate_target"]))
+            report += "\n" + _target_line(details["rate_target"])
+        click.echo(report, err=is_stdio(output))  # never mixed into piped image data
+
+
+def _refuse_existing(output: Path, force: bool) -> None:
+    if not is_stdio(output) and output.exists() and not force:
+        raise InputError(f"{output} already exists (use --force to overwrite)")
 
 
 def _rate_target(quality: float | None, bpp: float | None, size: str | None, psnr: float | None):
@@ -99,21 +104,21 @@ def _save_format(path: Path) -> str:
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image; the format follows the extension (default: SOURCE with .png).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image; the format follows the extension (default: SOURCE with .png; - for standard output).")
+@click.option("--format", "format_name", type=click.Choice(["png", "webp", "tiff", "jpeg"], case_sensitive=False), default=None, help="Output format instead of the extension's (standard output: png by default).")
 @click.option("--reference", type=click.Path(path_type=Path), help="Original image: print PSNR and MS-SSIM of the result against it.")
 @backend_option
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @handles_errors
-def decompress(source: Path, output: Path | None, reference: Path | None, backend: str, force: bool, quiet: bool) -> None:
-    """Decode an .aec file to an image."""
+def decompress(source: Path, output: Path | None, format_name: str | None, reference: Path | None, backend: str, force: bool, quiet: bool) -> None:
+    """Decode an .aec file (- reads standard input) to an image."""
     from aecodec import pipeline
 
     output = output or derived_output(source, ".png")
-    if output.exists() and not force:
-        raise InputError(f"{output} already exists (use --force to overwrite)")
-    image_format = _save_format(output)
-    image = pipeline.decompress(read_bytes(source), backend=backend)
+    _refuse_existing(output, force)
+    image_format = format_name.upper() if format_name else "PNG" if is_stdio(output) else _save_format(output)
+    image = pipeline.decompress(read_input(source), backend=backend)
     options = dict(SAVE_OPTIONS.get(image_format, {}))
     # Carry the ICC profile and EXIF into the output file: Pillow only writes what is passed
     # to save() for most formats (JPEG and WebP drop the ICC profile otherwise, and every
@@ -134,11 +139,11 @@ def decompress(source: Path, output: Path | None, reference: Path | None, backen
 
     # Compare before writing, so a bad reference fails the command without leaving output.
     quality_line = _quality_against(image, reference) if reference is not None else None
-    write_atomic(output, save, force)
+    write_output(output, save, force)
     if not quiet:
-        click.echo(f"{source} → {output}: {image.width}×{image.height} {image.mode}")
+        click.echo(f"{source} → {output}: {image.width}×{image.height} {image.mode}", err=is_stdio(output))
     if quality_line:
-        click.echo(quality_line)
+        click.echo(quality_line, err=is_stdio(output))
 
 
 def _quality_against(image, reference: Path) -> str:
@@ -163,7 +168,7 @@ def info(source: Path, as_json: bool) -> None:
     """Show what an .aec file contains, without decoding it."""
     from aecodec import pipeline
 
-    details = pipeline.info(read_bytes(source))
+    details = pipeline.info(read_input(source))
     if as_json:
         click.echo(json.dumps(details, indent=2))
         return

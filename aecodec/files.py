@@ -4,13 +4,16 @@ A command never leaves a half-written file behind and never replaces an existing
 unless asked to with ``--force``: output is written to a temporary file in the target's
 folder and then moved into place in one step (``os.replace`` with ``--force``, otherwise
 ``os.link``, which fails if the target appeared in the meantime). Every OS error becomes a
-one-line :class:`~aecodec.errors.InputError` naming the cause.
+one-line :class:`~aecodec.errors.InputError` naming the cause. ``-`` stands for standard
+input or output, so commands work in pipes.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -18,9 +21,41 @@ from typing import BinaryIO, Callable
 from aecodec.errors import InputError
 
 
+STDIO = Path("-")
+"""The path that means standard input (for an input) or standard output (for an output)."""
+
+
+def is_stdio(path: Path | None) -> bool:
+    """Whether ``path`` is ``-``."""
+    return path == STDIO
+
+
 def derived_output(source: Path, suffix: str) -> Path:
-    """Default output path: the input's name with a new suffix, in the input's folder."""
-    return source.with_suffix(suffix)
+    """Default output path: the input's name with a new suffix, in the input's folder.
+
+    Reading standard input, the default output is standard output, so pipes need no ``-o``.
+    """
+    return STDIO if is_stdio(source) else source.with_suffix(suffix)
+
+
+def read_input(path: Path) -> bytes:
+    """All bytes of an input file, or of standard input for ``-``."""
+    return sys.stdin.buffer.read() if is_stdio(path) else read_bytes(path)
+
+
+def write_output(path: Path, write: Callable[[BinaryIO], None], force: bool) -> None:
+    """Like :func:`write_atomic`, and ``-`` writes to standard output.
+
+    Standard output gets the bytes only once ``write`` has produced all of them, so a
+    failure midway never sends half a file down a pipe.
+    """
+    if not is_stdio(path):
+        write_atomic(path, write, force)
+        return
+    buffer = io.BytesIO()
+    write(buffer)
+    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.buffer.flush()
 
 
 def _describe(exc: OSError, path: Path) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aecodec.errors import AecodecWarning, FormatError, InputError
-from aecodec.files import read_bytes
+from aecodec.files import read_input
 
 _CONVERTED_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
 _HIGH_DEPTH = {"I", "F"}
@@ -65,7 +65,7 @@ class PreparedImage:
 
 def open_image(path: str | Path) -> Image.Image:
     """Open and fully load an image file; any failure becomes a one-line InputError."""
-    data = read_bytes(Path(path))
+    data = read_input(Path(path))
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()

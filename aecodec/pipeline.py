@@ -25,9 +25,11 @@ from aecodec.files import read_bytes
 from aecodec.metrics import bpp, psnr
 from aecodec.ratecontrol import RateTarget
 
-# Images are coded whole for now; above this size the transforms' activations would need
-# several GiB. Tiled coding for larger photos is tracked separately.
-MAX_UNTILED_PIXELS = 16_000_000
+# The transforms run in tiles (aecodec.codecs.tiling), but the latents, their entropy
+# parameters and the coder's buffers grow with the image: benchmarks/memory.py measured a
+# peak of 2.0 GiB to compress and 1.2 GiB to decompress 50 megapixels. Larger images are
+# refused before any allocation rather than risking the machine's memory.
+MAX_PIXELS = 64_000_000
 SIZE_BACKOFF = 0.05  # quality step down when a coded file overshoots a size target
 
 
@@ -43,17 +45,19 @@ def _check_quality(quality: float) -> float:
 
 
 def _check_size(prepared: imageio.PreparedImage) -> None:
-    if prepared.width * prepared.height > MAX_UNTILED_PIXELS:
-        raise InputError(
-            f"image is {prepared.width}×{prepared.height}; images above {MAX_UNTILED_PIXELS // 1_000_000} megapixels are not supported yet"
-        )
+    if prepared.width * prepared.height > MAX_PIXELS:
+        raise InputError(f"image is {prepared.width}×{prepared.height}; aecodec codes images of up to {MAX_PIXELS // 1_000_000} megapixels")
 
 
 def _pad(rgb: np.ndarray, multiple: int) -> np.ndarray:
-    """(H, W, 3) uint8 → (3, H', W') float32 in [0, 1], edge-padded to ``multiple``."""
+    """(H, W, 3) uint8 → (3, H', W') uint8, edge-padded to ``multiple``.
+
+    It stays uint8: the codec converts one tile at a time, so a large image never exists
+    in float.
+    """
     height, width = rgb.shape[:2]
     padded = np.pad(rgb, ((0, -height % multiple), (0, -width % multiple), (0, 0)), mode="edge")
-    return padded.transpose(2, 0, 1).astype(np.float32) / 255.0
+    return padded.transpose(2, 0, 1)
 
 
 def compress(
@@ -106,8 +110,8 @@ def compress(
 
     def measure(trial_quality: float) -> float:
         if target.kind == "psnr":
-            pixels = codec.reconstruct(quantize(trial_quality), trial_quality)
-            return psnr(prepared.rgb, _as_decoded_rgb(pixels, prepared))
+            rgb = _decoded_rgb(codec, quantize(trial_quality), trial_quality, prepared.height, prepared.width)
+            return psnr(prepared.rgb, _as_decoded_rgb(rgb, prepared.mode))
         size = framing + sum(4 * math.ceil(bits.sum() / 32) for bits in codec.information(quantize(trial_quality)))
         return size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
 
@@ -150,16 +154,20 @@ def _container(prepared: imageio.PreparedImage, model_id: str, quality: float, c
     return bitstream.write_container(container)
 
 
-def _to_uint8(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Decoded (3, H', W') floats in [0, 1] → the (height, width, 3) uint8 image."""
-    return np.ascontiguousarray(np.round(pixels[:, :height, :width] * 255).astype(np.uint8).transpose(1, 2, 0))
+def _decoded_rgb(codec: FrozenHyperprior, quantized: QuantizedLatents, quality: float, height: int, width: int) -> np.ndarray:
+    """The (height, width, 3) uint8 image, synthesised tile by tile and cropped from the padding."""
+    rgb = np.empty((height, width, 3), dtype=np.uint8)
+    for rows, cols, pixels in codec.reconstruct_tiles(quantized, quality):
+        rows, cols = slice(rows.start, min(rows.stop, height)), slice(cols.start, min(cols.stop, width))
+        visible = pixels[:, : rows.stop - rows.start, : cols.stop - cols.start]
+        rgb[rows, cols] = np.round(visible * 255).astype(np.uint8).transpose(1, 2, 0)
+    return rgb
 
 
-def _as_decoded_rgb(pixels: np.ndarray, prepared: imageio.PreparedImage) -> np.ndarray:
-    """RGB of what :func:`decompress` returns for ``pixels`` (gray images are made gray)."""
-    rgb = _to_uint8(pixels, prepared.height, prepared.width)
-    if prepared.mode in ("L", "LA"):
-        return np.asarray(imageio.to_pil(rgb, prepared.mode).convert("RGB"))
+def _as_decoded_rgb(rgb: np.ndarray, mode: str) -> np.ndarray:
+    """RGB of what :func:`decompress` returns for decoded ``rgb`` (gray images are made gray)."""
+    if mode in ("L", "LA"):
+        return np.asarray(imageio.to_pil(rgb, mode).convert("RGB"))
     return rgb
 
 
@@ -167,7 +175,7 @@ def decompress(data: bytes, backend: str = "auto") -> Image.Image:
     """Decode the bytes of an .aec file to a PIL image in the original mode."""
     container, codec = _open(data, backend)
     header = container.header
-    rgb = _to_uint8(codec.decompress(_coded(container), header.quality), header.height, header.width)
+    rgb = _decoded_rgb(codec, codec.decode_symbols(_coded(container)), header.quality, header.height, header.width)
     alpha = None
     if header.mode in ("RGBA", "LA"):
         if container.alpha is None:
@@ -183,7 +191,7 @@ def _open(data: bytes, backend: str) -> tuple[bitstream.Container, FrozenHyperpr
     header = container.header
     if header.mode not in ("RGB", "L", "RGBA", "LA"):
         raise FormatError(f"unsupported image mode {header.mode!r} in header")
-    if header.width * header.height > MAX_UNTILED_PIXELS:
+    if header.width * header.height > MAX_PIXELS:
         # No file this version writes is that large; refusing it bounds decoder memory.
         raise FormatError(f"declared image size {header.width}×{header.height} is larger than this aecodec decodes")
     codec = zoo.codec_for(header.model_id, header.weights_sha256_prefix, backend)
@@ -239,7 +247,7 @@ def bit_map(source: str | Path | bytes | Image.Image | np.ndarray, quality: floa
         container, codec = _open(data, backend)
         header = container.header
         symbols = codec.decode_symbols(_coded(container))
-        rgb = _to_uint8(codec.reconstruct(symbols, header.quality), header.height, header.width)
+        rgb = _decoded_rgb(codec, symbols, header.quality, header.height, header.width)
         height, width, quality = header.height, header.width, header.quality
     else:
         quality = _check_quality(quality)
@@ -249,7 +257,7 @@ def bit_map(source: str | Path | bytes | Image.Image | np.ndarray, quality: floa
         symbols = codec.quantize(codec.analyse(_pad(prepared.rgb, codec.stride)), quality)
         rgb, height, width = prepared.rgb, prepared.height, prepared.width
     z_bits, y_bits = codec.information(symbols)
-    bits = _spread(y_bits.sum(axis=0), codec.stride, height, width) + _spread(z_bits.sum(axis=0), codec.hyper_stride, height, width)
+    bits = _spread(y_bits, codec.stride, height, width) + _spread(z_bits, codec.hyper_stride, height, width)
     return BitMap(bits=bits, rgb=rgb, quality=quality)
 
 

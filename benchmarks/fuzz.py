@@ -189,7 +189,7 @@ HEAD_VALUES = {  # wrong or boundary values per HEAD field (the seeds are 48x40,
     "major": (0, 2, 255), "minor": (1, 255), "flags": (1, 0x8000), "extra": (b"\0", b"\0\0\0\0"),
     "width": (0, 1, 33, 41, 49, 65, 4096, 65535, 65536, 100000, 2**32 - 1), "sha": (bytes(8), b"\xd8\xbf\x66\xdc" * 2),
     "height": (0, 1, 16, 18, 41, 65, 4096, 65536, 100000), "quality": (0, 99, 100, 101, 9999, 10000, 10001, 65535),
-    "model": (b"", b"hyperprior-v2", b"Hyperprior-v1", b"x" * 65, b"hyperprior-v1\xff"),
+    "model": (b"", b"hyperprior-v9", b"Hyperprior-v1", b"x" * 65, b"hyperprior-v1\xff"),
     "mode": (b"RGB", b"L", b"RGBA", b"LA", b"P", b"CMYK", b"I;16", b"", b"RGBAXXXXX"),
 }
 

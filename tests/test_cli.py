@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import inspect
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from shlex import quote as shlex_quote
 
 import numpy as np
 import pytest
@@ -483,3 +485,35 @@ def test_bad_reference_fails_without_leaving_output(tmp_path, aec_file):
     result = run("decompress", aec_file, "-o", target, "--reference", tmp_path / "missing.png")
     assert_error(result, "missing.png")
     assert not target.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# pipes: - for standard input and output
+# ---------------------------------------------------------------------------------------
+
+
+def test_compress_and_decompress_through_standard_input_and_output(coded, aec_bytes, original):
+    runner = CliRunner()
+    compressed = runner.invoke(main, ["compress", "-", "-q", "90"], input=coded["source"].read_bytes())
+    assert compressed.exit_code == 0, compressed.output
+    assert compressed.stdout_bytes.startswith(SIGNATURE) and "bytes," in compressed.stderr  # report kept off the data
+    decoded = runner.invoke(main, ["decompress", "-", "-o", "-", "--format", "webp"], input=compressed.stdout_bytes)
+    assert decoded.exit_code == 0, decoded.stderr
+    with Image.open(io.BytesIO(decoded.stdout_bytes)) as image:
+        assert image.format == "WEBP" and image.size == (original.shape[1], original.shape[0])
+    info = runner.invoke(main, ["info", "-"], input=compressed.stdout_bytes)
+    assert info.exit_code == 0 and "quality:  90" in info.stdout
+
+
+def test_a_shell_pipeline_round_trips(tmp_path, coded, original):
+    command = f"{shlex_quote(sys.executable)} -m aecodec compress - < {shlex_quote(str(coded['source']))} | {shlex_quote(sys.executable)} -m aecodec decompress - > out.png"
+    result = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "out.png") as image:
+        assert psnr(original, np.asarray(image.convert("RGB"))) > 25
+
+
+def test_bad_data_on_standard_input_is_a_one_line_error():
+    result = CliRunner().invoke(main, ["decompress", "-", "-o", "-"], input=b"not an aec file")
+    assert result.exit_code == 1 and result.stdout_bytes == b""
+    assert result.stderr.startswith("Error:") and result.stderr.count("\n") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,11 +21,12 @@ from aecodec.train.loop import lambda_for, learning_rate, train
 from tests_support import write_photos
 
 
-def test_shipped_config_parses():
-    from pathlib import Path
-
-    config = TrainConfig.load(Path(__file__).resolve().parent.parent / "weights" / "hyperprior-v1.toml")
+@pytest.mark.parametrize("recipe", sorted((Path(__file__).resolve().parent.parent / "weights").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_configs_parse_and_start_from_shipped_weights(recipe):
+    config = TrainConfig.load(recipe)
     assert config.model.knots >= 2 and config.crop % 64 == 0
+    if config.init_from:  # a refinement must start from weights that are in the repository
+        assert (recipe.parent.parent / config.init_from).is_file()
 
 
 def test_unknown_config_key_is_refused(tmp_path):
@@ -101,3 +103,28 @@ def test_gains_interpolate_between_knots_and_extrapolate_below_the_first():
     assert torch.allclose(gains, expected, atol=1e-6)
     numpy_gains = np.stack([np.log(interpolate_gain(np.array(table, dtype=np.float32), t))[:, 0, 0] for t in rates])
     assert np.allclose(numpy_gains, expected.numpy(), atol=1e-6)
+
+
+def test_a_run_can_start_from_released_weights_and_release_records_its_lineage(tiny_run, tmp_path, monkeypatch):
+    """init_from loads released float weights; release adds the parent's CPU-hours."""
+    from aecodec.train.release import release
+
+    root, config = tiny_run
+    parent_checkpoint = train(config, root / "parent", log=lambda message: None)
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(tmp_path))
+    parent = release(parent_checkpoint, "parent", "", "", 0.0, models={})
+    messages = []
+    # Another seed: a random initialisation would now differ from the parent's.
+    child_config = replace(config, init_from=str(tmp_path / parent["file"]), steps=1, seed=1)
+    child_checkpoint = train(child_config, root / "child", log=messages.append)
+    assert any("initialised from" in m for m in messages)
+    parent_ema = torch.load(parent_checkpoint, weights_only=False)["ema"]
+    child_state = torch.load(child_checkpoint, weights_only=False)
+    name = next(key for key, value in parent_ema.items() if value.ndim == 4)  # the first convolution
+    moved = (child_state["model"][name] - parent_ema[name]).abs().max()  # one Adam step: ≤ lr per weight
+    fresh = (MeanScaleHyperprior(config.model).state_dict()[name] - parent_ema[name]).abs().max()
+    assert moved <= 2 * config.lr < fresh
+    child = release(child_checkpoint, "child", "", "", 0.0, models={"parent": parent})
+    lineage = child["training"]
+    assert lineage["initialised_from"]["model"] == "parent"
+    assert lineage["cpu_hours_total"] == pytest.approx(lineage["cpu_hours"] + parent["training"]["cpu_hours_total"], abs=2e-3)

@@ -22,11 +22,13 @@ once per image however many qualities a rate search tries (:meth:`FrozenHyperpri
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from aecodec.codecs.tiling import spans
 from aecodec.entropy.coder import TableCoder
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables, scale_bin
@@ -37,6 +39,20 @@ from aecodec.errors import DesyncError, FormatError
 LATENT_SYMBOL_MAX = 1 << 20
 QUALITY_MIN = 1.0
 QUALITY_MAX = 100.0
+# Tiles of the float transforms (see aecodec.codecs.tiling). Measured on the shipped model:
+# an analysis margin of 32 pixels and a synthesis margin of 2 latent elements reproduce the
+# untiled result to float rounding (16 pixels and 1 element do not). 512-pixel tiles keep
+# onnxruntime's activations for one synthesis tile near 0.35 GB (1024-pixel tiles: 1.3 GB)
+# for 27 % of recomputed overlap.
+ANALYSIS_TILE = 512  # pixels, a multiple of the stride
+ANALYSIS_MARGIN = 32  # pixels, a multiple of the stride
+SYNTHESIS_TILE = 32  # latent elements (512 pixels)
+SYNTHESIS_MARGIN = 2  # latent elements
+# Tiles of the integer h_s: three 3×3 convolutions at 1×, 2× and 4× the z grid see ±1.75 z
+# elements, so a margin of 2 makes tiling bit-exact (it is integer arithmetic).
+HYPER_TILE = 16  # z elements
+HYPER_MARGIN = 2  # z elements
+INFORMATION_CHANNELS = 16  # latent channels per step of FrozenHyperprior.information
 
 
 class Transforms(Protocol):
@@ -181,21 +197,46 @@ class FrozenHyperprior:
         }
 
     def _entropy_parameters(self, z_hat: np.ndarray, y_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and table index of every latent element, cropped from h_s's ×4 grid to y."""
-        mean_fixed, log_scale_fixed = self.hyper(z_hat)
-        crop = (slice(None), slice(0, y_shape[1]), slice(0, y_shape[2]))
-        mean = mean_fixed[crop].astype(np.float64) / 2**ACTIVATION_FRACTION_BITS
-        return mean, scale_bin(log_scale_fixed[crop])
+        """Mean and table index of every latent element, cropped from h_s's ×4 grid to y.
+
+        h_s runs on overlapping tiles of ẑ, so its ×4 output (and the im2col buffers of its
+        convolutions) never exists for the whole image.
+        """
+        mean = np.empty(y_shape, dtype=np.float64)
+        bins = np.empty(y_shape, dtype=np.uint8)  # SCALE_BIN_COUNT (64) tables fit a byte
+        for rows in spans(z_hat.shape[1], HYPER_TILE, HYPER_MARGIN):
+            for cols in spans(z_hat.shape[2], HYPER_TILE, HYPER_MARGIN):
+                mean_fixed, log_scale_fixed = self.hyper(z_hat[:, rows.read_start : rows.read_end, cols.read_start : cols.read_end])
+                target = (slice(None), slice(4 * rows.keep_start, 4 * rows.keep_end), slice(4 * cols.keep_start, 4 * cols.keep_end))
+                height, width = mean[target].shape[1:]  # the last tiles hang over y's edge
+                kept = (slice(None), slice(4 * rows.kept().start, 4 * rows.kept().start + height), slice(4 * cols.kept().start, 4 * cols.kept().start + width))
+                mean[target] = mean_fixed[kept] / 2**ACTIVATION_FRACTION_BITS
+                bins[target] = scale_bin(log_scale_fixed[kept])
+        return mean, bins
 
     def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
 
     def analyse(self, x: np.ndarray) -> np.ndarray:
-        """The latent y of an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride`.
+        """The latent y (M, H/16, W/16) of an image, H and W multiples of :attr:`stride`.
 
-        This is the expensive, quality-independent part of compression.
+        This is the expensive, quality-independent part of compression. It runs in
+        overlapping tiles, so ``x`` may be large.
+
+        Args:
+            x: (3, H, W) float in [0, 1], or uint8 (converted one tile at a time, so a large
+               image never exists in float).
         """
-        return self.transforms.analysis(x)
+        _, height, width = x.shape
+        latent = np.empty((self.latent_channels, height // self.stride, width // self.stride), dtype=np.float32)
+        for rows in spans(height, ANALYSIS_TILE, ANALYSIS_MARGIN):
+            for cols in spans(width, ANALYSIS_TILE, ANALYSIS_MARGIN):
+                tile = x[:, rows.read_start : rows.read_end, cols.read_start : cols.read_end]
+                if tile.dtype == np.uint8:
+                    tile = tile.astype(np.float32) / 255.0
+                target = (slice(None), slice(rows.keep_start // self.stride, rows.keep_end // self.stride), slice(cols.keep_start // self.stride, cols.keep_end // self.stride))
+                latent[target] = self.transforms.analysis(tile)[:, rows.kept(self.stride), cols.kept(self.stride)]
+        return latent
 
     def quantize(self, latent: np.ndarray, quality: float) -> QuantizedLatents:
         """Symbols and entropy parameters of ``latent`` at ``quality`` (cheap: no analysis)."""
@@ -203,13 +244,23 @@ class FrozenHyperprior:
         z = self.transforms.hyper_analysis(y)
         z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
         mean, bins = self._entropy_parameters(z_hat, y.shape)
-        y_symbols = np.clip(np.round(y - mean), -LATENT_SYMBOL_MAX, LATENT_SYMBOL_MAX).astype(np.int64)
+        residual = y - mean  # float64; rounded and clipped in place to bound peak memory
+        np.clip(np.round(residual, out=residual), -LATENT_SYMBOL_MAX, LATENT_SYMBOL_MAX, out=residual)
+        y_symbols = residual.astype(np.int32)  # |symbols| ≤ LATENT_SYMBOL_MAX = 2^20
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
     def information(self, quantized: QuantizedLatents) -> tuple[np.ndarray, np.ndarray]:
-        """Bits of every hyper-latent and latent element, ``(z_bits, y_bits)``, as coded."""
-        z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape))
-        return z_bits, self.y_coder.tables.information(quantized.y_symbols, quantized.bins)
+        """Bits at every position, summed over channels: ``(z_bits (h, w), y_bits (H/16, W/16))``.
+
+        Exactly what the range coder spends, up to a few bytes of flush per stream. Computed a
+        few channels at a time, so large images need no per-element float64 array.
+        """
+        z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape)).sum(axis=0)
+        y_bits = np.zeros(quantized.y_symbols.shape[1:], dtype=np.float64)
+        for start in range(0, self.latent_channels, INFORMATION_CHANNELS):
+            channels = slice(start, start + INFORMATION_CHANNELS)
+            y_bits += self.y_coder.tables.information(quantized.y_symbols[channels], quantized.bins[channels]).sum(axis=0)
+        return z_bits, y_bits
 
     def encode(self, quantized: QuantizedLatents) -> CodedLatents:
         """Range-code quantized latents into the streams a container stores."""
@@ -258,11 +309,35 @@ class FrozenHyperprior:
             raise DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)")
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
+    def reconstruct_tiles(self, quantized: QuantizedLatents, quality: float) -> Iterator[tuple[slice, slice, np.ndarray]]:
+        """The image in tiles: ``(rows, cols, pixels)`` with pixels (3, h, w) in [0, 1].
+
+        ``rows`` and ``cols`` place each tile in the (3, 16·H', 16·W') padded image; callers
+        convert or crop each tile as it comes, so a large image never exists in float.
+        """
+        inverse_gain = interpolate_gain(self.log_inverse_gain, self.rate_parameter(quality))
+        _, height, width = quantized.y_symbols.shape
+        for rows in spans(height, SYNTHESIS_TILE, SYNTHESIS_MARGIN):
+            for cols in spans(width, SYNTHESIS_TILE, SYNTHESIS_MARGIN):
+                read = (slice(None), slice(rows.read_start, rows.read_end), slice(cols.read_start, cols.read_end))
+                y_hat = (quantized.y_symbols[read] + quantized.mean[read]).astype(np.float32) * inverse_gain
+                kept_rows, kept_cols = rows.kept(), cols.kept()
+                pixels = self.transforms.synthesis(y_hat)[
+                    :, kept_rows.start * self.stride : kept_rows.stop * self.stride, kept_cols.start * self.stride : kept_cols.stop * self.stride
+                ]
+                yield (
+                    slice(rows.keep_start * self.stride, rows.keep_end * self.stride),
+                    slice(cols.keep_start * self.stride, cols.keep_end * self.stride),
+                    np.clip(pixels, 0.0, 1.0),
+                )
+
     def reconstruct(self, quantized: QuantizedLatents, quality: float) -> np.ndarray:
         """Image (3, H, W) in [0, 1] (float, clipped) from quantized latents."""
-        y_hat = (quantized.y_symbols + quantized.mean).astype(np.float32)
-        y_hat *= interpolate_gain(self.log_inverse_gain, self.rate_parameter(quality))
-        return np.clip(self.transforms.synthesis(y_hat), 0.0, 1.0)
+        _, height, width = quantized.y_symbols.shape
+        image = np.empty((3, height * self.stride, width * self.stride), dtype=np.float32)
+        for rows, cols, pixels in self.reconstruct_tiles(quantized, quality):
+            image[:, rows, cols] = pixels
+        return image
 
     def decompress(self, coded: CodedLatents, quality: float) -> np.ndarray:
         """Decode to an image (3, H, W) in [0, 1] (float, clipped)."""

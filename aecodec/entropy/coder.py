@@ -46,7 +46,8 @@ class TableCoder:
         return self._models[index]
 
     def _check(self, table_index: np.ndarray) -> np.ndarray:
-        table_index = np.asarray(table_index, dtype=np.int64).ravel()
+        # Kept in its own (often uint8) dtype: an int64 copy would cost 8 bytes per latent.
+        table_index = np.asarray(table_index).ravel()
         if table_index.size and (table_index.min() < 0 or table_index.max() >= len(self.tables)):
             raise ValueError("table index out of range")
         return table_index
@@ -57,13 +58,13 @@ class TableCoder:
         Returns:
             The compressed bytes and the escaped symbol values (int64, in coding order).
         """
-        symbols = np.asarray(symbols, dtype=np.int64).ravel()
+        symbols = np.asarray(symbols).ravel()
         table_index = self._check(table_index)
         encoder = constriction.stream.queue.RangeEncoder()
         escapes = []
         for index, members in _groups(table_index):
             escape = len(self.tables.table(index)) - 1
-            values = symbols[members]
+            values = symbols[members].astype(np.int64)
             shifted = values - self.tables.minima[index]
             outside = (shifted < 0) | (shifted >= escape)
             escapes.append(values[outside])
@@ -73,7 +74,7 @@ class TableCoder:
         return words.tobytes(), np.concatenate(escapes) if escapes else np.zeros(0, np.int64)
 
     def decode(self, data: bytes, table_index: np.ndarray, escapes: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`encode`; returns the flat int64 symbols.
+        """Inverse of :meth:`encode`; returns the flat int32 symbols.
 
         Raises:
             DesyncError: If the stream is not valid range-coder output, or needs more escape
@@ -83,7 +84,7 @@ class TableCoder:
         if len(data) % 4:
             raise DesyncError("entropy-coded stream length is not a whole number of words")
         decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
-        symbols = np.empty(len(table_index), dtype=np.int64)
+        symbols = np.empty(len(table_index), dtype=np.int32)  # |symbols| ≤ 2^31: escapes are i4
         used = 0
         for index, members in _groups(table_index):
             escape = len(self.tables.table(index)) - 1

@@ -30,8 +30,29 @@ def _config_dict(config) -> dict:
     return config if isinstance(config, dict) else {k: getattr(config, k) for k in config.__dataclass_fields__}
 
 
-def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowest_rate_parameter: float) -> dict:
-    """Write the weights file for ``checkpoint`` and return its manifest entry."""
+def _lineage(init_from: str | None, models: dict) -> dict:
+    """For a run started from released weights: the parent model and the CPU-hours behind both.
+
+    A refined model's cost is its own run plus everything its starting point cost.
+    """
+    if not init_from:
+        return {}
+    parent_id, parent = next(((key, entry) for key, entry in models.items() if entry["file"] == Path(init_from).name), (None, None))
+    if parent is None:
+        return {"initialised_from": {"file": Path(init_from).name}}
+    training = parent["training"]
+    return {
+        "initialised_from": {"model": parent_id, "file": parent["file"], "sha256": parent["sha256"]},
+        "parent_cpu_hours": training.get("cpu_hours_total", training["cpu_hours"]),
+    }
+
+
+def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowest_rate_parameter: float, models: dict) -> dict:
+    """Write the weights file for ``checkpoint`` and return its manifest entry.
+
+    Args:
+        models: The manifest's current models, to trace a run's ``init_from`` parent.
+    """
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     train_config = _config_dict(state["config"])
     model_config = replace(HyperpriorConfig(**_config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter)
@@ -46,6 +67,8 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
     target = folder / f"{model_id}-{sha256[:8]}.npz"
     tmp.replace(target)
     train_config["model"] = model_config.to_dict()
+    lineage = _lineage(train_config.get("init_from"), models)
+    cpu_hours = round(state["cpu_seconds"] / 3600, 3)
     return {
         "file": target.name,
         "sha256": sha256,
@@ -57,7 +80,9 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
             "recipe": recipe,
             "train_config": {k: v for k, v in train_config.items() if k != "model"},
             "steps": state["step"],
-            "cpu_hours": round(state["cpu_seconds"] / 3600, 3),
+            "cpu_hours": cpu_hours,
+            **lineage,
+            "cpu_hours_total": round(cpu_hours + lineage.get("parent_cpu_hours", 0.0), 3),
             "weights": "exponential moving average of the training weights",
         },
     }
@@ -94,11 +119,12 @@ def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json
         manifest["models"][model_id]["validation"] = validation_summary(json.loads(rd_json.read_text()), rd_json)
     else:
         old = manifest["models"].get(model_id)
-        entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter)
+        entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter, manifest["models"])
         if old and old["file"] != entry["file"]:
             (weights_dir() / old["file"]).unlink(missing_ok=True)
         manifest["models"][model_id] = entry
-        click.echo(f"wrote {entry['file']} ({entry['training']['steps']} steps, {entry['training']['cpu_hours']} CPU-h)")
+        training = entry["training"]
+        click.echo(f"wrote {entry['file']} ({training['steps']} steps, {training['cpu_hours']} CPU-h, {training['cpu_hours_total']} in total)")
     if default:
         manifest["default"] = model_id
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
