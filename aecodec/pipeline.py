@@ -211,8 +211,12 @@ def _aec_bytes(source: object) -> bytes | None:
     if isinstance(source, (bytes, bytearray)):
         return bytes(source)
     if isinstance(source, (str, Path)) and Path(source).is_file():
-        data = read_bytes(Path(source))
-        return data if data.startswith(bitstream.SIGNATURE) else None
+        try:  # peek at the signature only: an image path is read once, by imageio
+            with open(source, "rb") as handle:
+                is_aec = handle.read(len(bitstream.SIGNATURE)) == bitstream.SIGNATURE
+        except OSError:
+            return None  # imageio reports the file's problem as an InputError
+        return read_bytes(Path(source)) if is_aec else None
     return None
 
 
