@@ -8,6 +8,8 @@ first call, so ``import aecodec`` is cheap and has no side effects::
     image = aecodec.decompress(data)                     # PIL.Image.Image
     aecodec.info(data)                                   # header, chunks, bpp, target
     bits = aecodec.bitmap(data)                          # (H, W) bits per pixel
+    clean = aecodec.restore("noisy.jpg")                 # PIL.Image.Image, denoised
+    colour = aecodec.colorize("old.png")                 # gray → colour, same luminance
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ __all__ = [
     "UnsupportedVersionError",
     "WeightsMismatchError",
     "bitmap",
+    "colorize",
     "compress",
     "decompress",
     "info",
+    "restore",
 ]
 
 
@@ -103,3 +107,23 @@ def bitmap(image_or_file: Any, quality: float = 75.0, backend: str = "auto") -> 
     from aecodec import pipeline
 
     return pipeline.bit_map(image_or_file, quality=quality, backend=backend).bits
+
+
+def restore(image: Any, task: str = "auto", sigma: float | None = None, backend: str = "auto") -> "Image.Image":
+    """Denoise and deblock a photo, or colorize a gray one, with the heads on the codec's backbone.
+
+    Args:
+        image: Path, PIL image or uint8 array; a float (H, W, 3) array is read on the 0–255
+            scale without clipping.
+        task: "auto" (colorize gray images, denoise colour ones), "denoise" or "colorize".
+        sigma: Noise standard deviation on the 0–255 scale; None estimates it.
+        backend: Inference backend ("auto", "onnx" or "torch").
+    """
+    from aecodec import restoration
+
+    return restoration.restore(image, task=task, sigma=sigma, backend=backend)[0]
+
+
+def colorize(image: Any, backend: str = "auto") -> "Image.Image":
+    """Colour a gray photo; the result's luminance (Pillow's ``convert("L")``) is the input's exactly."""
+    return restore(image, task="colorize", backend=backend)

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import click
 
-from aecodec import __version__
+from aecodec import __version__, batch
+from aecodec.cli_batch import jobs_option, run_folder
 from aecodec.cli_inspect import inspect_command
 from aecodec.cli_export import export_command
-from aecodec.cli_support import backend_option, handles_errors
-from aecodec.files import derived_output, is_stdio, read_input, write_output
+from aecodec.cli_restore import colorize_command, restore_command
+from aecodec.cli_support import backend_option, handles_errors, output_format, refuse_existing
+from aecodec.files import derived_output, image_writer, is_stdio, read_input, write_output
 from aecodec.errors import InputError
 from aecodec.train.cli import main as train_command
 
 CONTAINER_SUFFIX = ".aec"
-# Save options per output format: decoded pixels are final, so avoid a second lossy step.
-SAVE_OPTIONS = {"PNG": {"optimize": False}, "WEBP": {"lossless": True}, "JPEG": {"quality": 95}, "TIFF": {"compression": "tiff_deflate"}}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,29 +33,37 @@ def main() -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec; - for standard output).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec; - for standard output); for a folder SOURCE, an output folder (default: SOURCE).")
 @click.option("-q", "--quality", type=click.FloatRange(1, 100), default=None, help="1 (smallest) to 100 (best); fractions allowed.  [default: 75]")
 @click.option("--bpp", type=float, default=None, help="Find the quality giving this many bits per pixel (±3 %).")
 @click.option("--size", default=None, help="Find the best quality whose file is at most this size, e.g. 40KB, 1.5MB, 64KiB, 40000.")
 @click.option("--psnr", type=float, default=None, help="Find the smallest file whose PSNR-RGB is at least this many dB.")
 @click.option("--model", default=None, help="Model id (see `aecodec models`; default: the default model).")
 @backend_option
+@jobs_option
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @handles_errors
 def compress(
     source: Path, output: Path | None, quality: float | None, bpp: float | None, size: str | None, psnr: float | None,
-    model: str | None, backend: str, force: bool, quiet: bool,
+    model: str | None, backend: str, jobs: int, force: bool, quiet: bool,
 ) -> None:
     """Compress an image (anything Pillow opens; - reads standard input) to an .aec file.
 
     Give a quality, or one target (--bpp, --size or --psnr) and the quality is searched.
+    SOURCE may be a folder: every image below it is compressed into a mirrored tree.
     """
     from aecodec import pipeline
 
     target = _rate_target(quality, bpp, size, psnr)
+    if source.is_dir():
+        run_folder(
+            source, output, batch.IMAGE_SUFFIXES, CONTAINER_SUFFIX, batch.compress_file, force, jobs, quiet,
+            quality=75.0 if quality is None else quality, model=model, backend=backend, target=target,
+        )
+        return
     output = output or derived_output(source, CONTAINER_SUFFIX)
-    _refuse_existing(output, force)
+    refuse_existing(output, force)
     data = pipeline.compress(source, quality=75.0 if quality is None else quality, model=model, backend=backend, target=target)
     write_output(output, lambda handle: handle.write(data), force)
     if not quiet:
@@ -64,11 +72,6 @@ def compress(
         if details["rate_target"]:
             report += "\n" + _target_line(details["rate_target"])
         click.echo(report, err=is_stdio(output))  # never mixed into piped image data
-
-
-def _refuse_existing(output: Path, force: bool) -> None:
-    if not is_stdio(output) and output.exists() and not force:
-        raise InputError(f"{output} already exists (use --force to overwrite)")
 
 
 def _rate_target(quality: float | None, bpp: float | None, size: str | None, psnr: float | None):
@@ -92,54 +95,32 @@ def _target_line(record: dict) -> str:
     return f"target {target.kind} {target.describe()}: reached {target.describe(record['reached'])}"
 
 
-def _save_format(path: Path) -> str:
-    from PIL import Image
-
-    extension = path.suffix.lower()
-    image_format = Image.registered_extensions().get(extension)
-    if image_format is None or image_format not in Image.SAVE:
-        raise InputError(f"cannot tell the image format from {path.name!r}; use an extension like .png, .webp, .tiff or .jpg")
-    return image_format
-
-
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image; the format follows the extension (default: SOURCE with .png; - for standard output).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image; the format follows the extension (default: SOURCE with .png; - for standard output); for a folder SOURCE, an output folder of PNGs (default: SOURCE).")
 @click.option("--format", "format_name", type=click.Choice(["png", "webp", "tiff", "jpeg"], case_sensitive=False), default=None, help="Output format instead of the extension's (standard output: png by default).")
 @click.option("--reference", type=click.Path(path_type=Path), help="Original image: print PSNR and MS-SSIM of the result against it.")
 @backend_option
+@jobs_option
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @handles_errors
-def decompress(source: Path, output: Path | None, format_name: str | None, reference: Path | None, backend: str, force: bool, quiet: bool) -> None:
-    """Decode an .aec file (- reads standard input) to an image."""
+def decompress(source: Path, output: Path | None, format_name: str | None, reference: Path | None, backend: str, jobs: int, force: bool, quiet: bool) -> None:
+    """Decode an .aec file (- reads standard input) to an image; a folder SOURCE decodes every .aec below it."""
     from aecodec import pipeline
 
+    if source.is_dir():
+        if format_name or reference:
+            raise InputError("--format and --reference apply to single files; a folder decodes to PNG")
+        run_folder(source, output, batch.CONTAINER_SUFFIXES, ".png", batch.decompress_file, force, jobs, quiet, backend=backend)
+        return
     output = output or derived_output(source, ".png")
-    _refuse_existing(output, force)
-    image_format = format_name.upper() if format_name else "PNG" if is_stdio(output) else _save_format(output)
+    refuse_existing(output, force)
+    image_format = output_format(output, format_name)
     image = pipeline.decompress(read_input(source), backend=backend)
-    options = dict(SAVE_OPTIONS.get(image_format, {}))
-    # Carry the ICC profile and EXIF into the output file: Pillow only writes what is passed
-    # to save() for most formats (JPEG and WebP drop the ICC profile otherwise, and every
-    # format drops EXIF).
-    for key in ("icc_profile", "exif"):
-        if image.info.get(key):
-            options[key] = image.info[key]
-
-    def save(handle) -> None:
-        try:
-            image.save(handle, format=image_format, **options)
-        except OSError as exc:
-            if exc.errno is not None:
-                raise  # a real I/O failure (disk full, ...): write_atomic names the cause
-            raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
-        except (ValueError, KeyError) as exc:
-            raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
-
     # Compare before writing, so a bad reference fails the command without leaving output.
     quality_line = _quality_against(image, reference) if reference is not None else None
-    write_output(output, save, force)
+    write_output(output, image_writer(image, image_format), force)
     if not quiet:
         click.echo(f"{source} → {output}: {image.width}×{image.height} {image.mode}", err=is_stdio(output))
     if quality_line:
@@ -195,15 +176,19 @@ def info(source: Path, as_json: bool) -> None:
 @main.command()
 @handles_errors
 def models() -> None:
-    """List the installed models."""
+    """List the installed codecs and restoration heads (* = default)."""
     from aecodec import zoo
 
-    default = zoo.default_model_id()
-    for entry in zoo.models():
-        marker = "*" if entry.model_id == default else " "
-        click.echo(f"{marker} {entry.model_id:<16} {entry.sha256[:16]}  {entry.architecture}  {entry.description}")
+    defaults = {zoo.default_model_id()}
+    defaults.update(zoo.default_head_id(entry.task) for entry in zoo.heads())
+    for entry in zoo.models() + zoo.heads():
+        marker = "*" if entry.model_id in defaults else " "
+        kind = f"{entry.task} head" if entry.task else entry.architecture
+        click.echo(f"{marker} {entry.model_id:<16} {entry.sha256[:16]}  {kind}  {entry.description}")
 
 
 main.add_command(export_command)
 main.add_command(inspect_command)
 main.add_command(train_command)
+main.add_command(restore_command)
+main.add_command(colorize_command)

@@ -18,7 +18,7 @@ from aecodec.errors import AecodecError, InputError
 
 
 @click.command("export")
-@click.option("--model", "model_id", default=None, help="Model id to export (default: every model in the manifest).")
+@click.option("--model", "model_id", default=None, help="Model or head id to export (default: every model and head in the manifest).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -37,7 +37,7 @@ def export_command(model_id: str | None, out: Path | None, force: bool, quiet: b
         from aecodec.runtime.onnx_export import export_model
     except ImportError as exc:
         raise AecodecError(f"aecodec export needs torch and onnx: {exc}") from exc
-    model_ids = [zoo.entry(model_id).model_id] if model_id else [entry.model_id for entry in zoo.models()]
+    model_ids = [zoo.entry(model_id).model_id] if model_id else [entry.model_id for entry in zoo.models() + zoo.heads()]
     for current in model_ids:
         folder = out / current if out is not None else onnx_files.onnx_dir(current)
         if not force and onnx_files.staleness(current, folder) is None:

@@ -113,3 +113,32 @@ def read_bytes(path: Path) -> bytes:
         raise InputError(f"permission denied: {path}") from exc
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+# Save options per output format: decoded pixels are final, so avoid a second lossy step.
+SAVE_OPTIONS = {"PNG": {"optimize": False}, "WEBP": {"lossless": True}, "JPEG": {"quality": 95}, "TIFF": {"compression": "tiff_deflate"}}
+
+
+def image_writer(image, image_format: str) -> Callable:
+    """A writer for :func:`aecodec.files.write_output` that saves ``image`` losslessly where it can.
+
+    The ICC profile and EXIF go into the output file: Pillow only writes what is passed to
+    save() for most formats (JPEG and WebP drop the ICC profile otherwise, every format
+    drops EXIF).
+    """
+    options = dict(SAVE_OPTIONS.get(image_format, {}))
+    for key in ("icc_profile", "exif"):
+        if image.info.get(key):
+            options[key] = image.info[key]
+
+    def save(handle) -> None:
+        try:
+            image.save(handle, format=image_format, **options)
+        except OSError as exc:
+            if exc.errno is not None:
+                raise  # a real I/O failure (disk full, ...): write_atomic names the cause
+            raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
+        except (ValueError, KeyError) as exc:
+            raise InputError(f"cannot save a {image.mode} image as {image_format}: {exc}") from exc
+
+    return save

@@ -68,7 +68,10 @@ def open_image(path: str | Path) -> Image.Image:
     data = read_input(Path(path))
     try:
         with Image.open(io.BytesIO(data)) as image:
+            frames = getattr(image, "n_frames", 1)
             image.load()
+            if frames > 1:
+                warnings.warn(f"{path} has {frames} frames; aecodec codes the first", AecodecWarning, stacklevel=3)
             return image
     except UnidentifiedImageError as exc:
         raise InputError(f"not an image Pillow can read: {path}") from exc

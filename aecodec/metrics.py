@@ -197,6 +197,18 @@ def _avg_pool2(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness of an (H, W, 3) RGB image on the 0–255 scale.
+
+    ``sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²)`` with rg = R − G, yb = (R + G)/2 − B:
+    0 for a gray image, ≈ 30–60 for ordinary photos. Colorization is judged by it because
+    PSNR alone rewards a washed-out, sepia result.
+    """
+    r, g, b = (rgb[..., c].astype(np.float64) for c in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+
+
 def bpp(num_bytes: int, width: int, height: int) -> float:
     """Bits per pixel of a coded image.
 

@@ -31,6 +31,8 @@ class ModelEntry:
     sha256: str
     architecture: str
     description: str
+    task: str = ""
+    """For a restoration head: ``denoise`` or ``colorize``."""
 
     @property
     def sha256_prefix(self) -> bytes:
@@ -60,20 +62,37 @@ def _read_manifest(path: Path) -> dict:
         raise WeightsMismatchError(f"cannot read the model manifest {path}: {exc}") from exc
 
 
-def models() -> list[ModelEntry]:
-    """Every model in the manifest, default first."""
-    manifest = _manifest()
-    entries = [
+def _entries(section: str) -> list[ModelEntry]:
+    return [
         ModelEntry(
             model_id=model_id,
             file=weights_dir() / entry["file"],
             sha256=entry["sha256"],
             architecture=entry["architecture"],
             description=entry.get("description", ""),
+            task=entry.get("task", ""),
         )
-        for model_id, entry in manifest.get("models", {}).items()
+        for model_id, entry in _manifest().get(section, {}).items()
     ]
-    return sorted(entries, key=lambda e: e.model_id != manifest.get("default"))
+
+
+def models() -> list[ModelEntry]:
+    """Every codec in the manifest, default first."""
+    default = _manifest().get("default")
+    return sorted(_entries("models"), key=lambda e: e.model_id != default)
+
+
+def heads() -> list[ModelEntry]:
+    """Every restoration head in the manifest (section ``heads``)."""
+    return _entries("heads")
+
+
+def default_head_id(task: str) -> str:
+    """Id of the head the manifest names for ``task`` (``denoise`` or ``colorize``)."""
+    defaults = _manifest().get("default_heads", {})
+    if task not in defaults:
+        raise WeightsMismatchError(f"no {task} head is installed; the model manifest names none")
+    return defaults[task]
 
 
 def default_model_id() -> str:
@@ -85,8 +104,8 @@ def default_model_id() -> str:
 
 
 def entry(model_id: str) -> ModelEntry:
-    """The manifest entry of ``model_id``."""
-    for candidate in models():
+    """The manifest entry of a codec or head."""
+    for candidate in models() + heads():
         if candidate.model_id == model_id:
             return candidate
     raise WeightsMismatchError(f"unknown model {model_id!r}; `aecodec models` lists the installed ones")

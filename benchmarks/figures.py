@@ -21,7 +21,6 @@ figures can be published. Writes to ``--out``:
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Peak memory and time of compress and decompress against image size (1 to 50 megapixels).
+"""Peak memory and time of compress, decompress and restore against image size (1 to 50 megapixels).
 
 Usage::
 
@@ -8,8 +8,9 @@ Usage::
 camera photo (50 MP is 8660×5774) and saved as a JPEG (quality 95), as a camera would
 deliver it. Each ``aecodec compress`` and ``aecodec decompress`` then runs in a fresh Python
 process, which reports its own peak resident set size (``ru_maxrss``), so the numbers are
-those of one command as a user runs it: interpreter, model loading and all. Wall time is
-measured around that process. Writes ``memory.csv`` and ``memory.json``.
+those of one command as a user runs it: interpreter, model loading and all; so does
+``aecodec restore`` (the denoise head) on the same JPEG. Wall time is measured around
+that process. Writes ``memory.csv`` and ``memory.json``.
 """
 
 from __future__ import annotations
@@ -78,13 +79,18 @@ def main(argv: list[str] | None = None) -> None:
             common = ["--backend", args.backend, "--force", "--quiet"]
             encode_seconds, encode_mib = run_measured(["compress", str(source), "-o", str(coded), "-q", str(args.quality), *common])
             decode_seconds, decode_mib = run_measured(["decompress", str(coded), "-o", str(decoded), *common])
+            restore_seconds, restore_mib = run_measured(["restore", str(source), "-o", str(source.with_suffix(".restored.png")), "--task", "denoise", *common])
             row = {
                 "megapixels": round(width * height / 1e6, 2), "width": width, "height": height, "bytes": coded.stat().st_size,
                 "compress_seconds": encode_seconds, "compress_peak_mib": encode_mib,
                 "decompress_seconds": decode_seconds, "decompress_peak_mib": decode_mib,
+                "restore_seconds": restore_seconds, "restore_peak_mib": restore_mib,
             }
             rows.append(row)
-            print(f"{row['megapixels']:>6.2f} MP {width}×{height}: compress {encode_seconds:6.1f} s {encode_mib:7.0f} MiB, decompress {decode_seconds:6.1f} s {decode_mib:7.0f} MiB")
+            print(
+                f"{row['megapixels']:>6.2f} MP {width}×{height}: compress {encode_seconds:6.1f} s {encode_mib:7.0f} MiB, "
+                f"decompress {decode_seconds:6.1f} s {decode_mib:7.0f} MiB, restore {restore_seconds:6.1f} s {restore_mib:7.0f} MiB"
+            )
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "memory.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -2,7 +2,7 @@
 
     python export/validate.py [--model ID] [--sizes 4] [--seed 0] [--threads 2] [--node]
 
-Three checks, four with ``--node``, each printed as a table; the exit status is 1 if any
+Four checks, five with ``--node``, each printed as a table; the exit status is 1 if any
 fails:
 
 1. Float graphs: max |onnxruntime − torch| of every float graph output on crops of the
@@ -12,7 +12,9 @@ fails:
 2. Whole codec: files compressed with one backend and decompressed with the other must give
    identical symbols (``FrozenHyperprior.decode_symbols``) and pixels within ±1 of 255.
 3. hyper_decoder.onnx must equal ``IntegerHyperSynthesis`` bit for bit on random ẑ.
-4. ``--node``: the Node.js example (export/node/roundtrip.js, after ``npm ci`` there) on the
+4. Restoration heads: max |onnxruntime − torch| of each installed head's output (backbone
+   graph, then head graph) on the same crops.
+5. ``--node``: the Node.js example (export/node/roundtrip.js, after ``npm ci`` there) on the
    same crops and qualities against aecodec with the torch backend: decoded pixels within
    ±1 and ideal bits equal within 0.1 %.
 """
@@ -38,6 +40,7 @@ from aecodec.metrics import psnr
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
 
 FLOAT_TOLERANCE = 1e-3  # float32 transforms; observed differences are ~1e-5
+HEAD_TOLERANCE = 1e-2  # logits and unclipped pixels / 255 after ~20 float32 layers
 BITS_TOLERANCE = 1e-3  # relative; only symbols on a rounding boundary may differ
 QUALITIES = (1.0, 50.0, 100.0)
 SAMPLE = Path(aecodec.__file__).parent / "samples" / "astronaut.png"
@@ -92,6 +95,21 @@ def float_rows(model_id: str, crops: list[np.ndarray], rates: list[float], threa
                     "synthesis": _diff(backend.synthesis(y_hat), reference.synthesis(y_hat)),
                 }
             )
+    return rows
+
+
+def head_rows(crops: list[np.ndarray], threads: int) -> list[dict]:
+    """Every installed head: max |onnxruntime − torch| of its raw output per crop."""
+    from aecodec.heads.config import NOISE_SCALE
+    from aecodec.heads.registry import load_head
+
+    rows = []
+    for entry in zoo.heads():
+        torch_head, onnx_head = (load_head(entry.task, backend) for backend in ("torch", "onnx"))
+        level = 25 / NOISE_SCALE if torch_head.config.noise_input else None
+        for rgb in crops:
+            x = _padded(rgb)
+            rows.append({"head": entry.model_id, "size": _size(rgb), "output": _diff(onnx_head.network(x, level), torch_head.network(x, level))})
     return rows
 
 
@@ -227,15 +245,19 @@ def main() -> int:
     floats = float_rows(model_id, crops, rates, args.threads)
     codecs = codec_rows(model_id, crops)
     hyper = hyper_rows(model_id, rng, args.threads)
+    heads = head_rows(crops, args.threads)
     node = node_rows(model_id, crops, args.threads) if args.node else []
     print_table(f"{model_id}: max |onnxruntime − torch| of the float graphs", floats)
     print_table(f"{model_id}: cross-backend decoding (pixels in 0–255)", codecs)
     print_table(f"{model_id}: hyper_decoder.onnx vs IntegerHyperSynthesis", hyper)
+    if heads:
+        print_table("restoration heads: max |onnxruntime − torch| of the head outputs", heads)
     if node:
         print_table(f"{model_id}: Node.js example vs aecodec (torch backend), ideal bits", node)
     failures = [r for r in floats if max(v for k, v in r.items() if k not in ("size", "rate")) > FLOAT_TOLERANCE]
     failures += [r for r in codecs if "DIFFER" in r.values() or max(v for k, v in r.items() if "pixel" in k) > 1]
     failures += [r for r in hyper if r["bit-exact"] != "yes"]
+    failures += [r for r in heads if r["output"] > HEAD_TOLERANCE]
     failures += [r for r in node if r["max |Δpixel|"] > 1 or r["Δbits (relative)"] > BITS_TOLERANCE]
     print(f"\n{'FAILED: ' + str(len(failures)) + ' rows' if failures else 'all checks passed'}")
     return 1 if failures else 0

@@ -78,3 +78,24 @@ def test_speed_benchmark_smoke_run_writes_csv_json_and_profile(tmp_path, capsys)
     assert document["settings"]["size"] == "64x48" and document["settings"]["baseline"] == "aecodec-torch-2t"
     assert set(document["targets"]["onnx_over_torch_decode_speedup"]) == {"1", "2"}
     assert "aecodec decode profile" in capsys.readouterr().out
+
+
+RESTORE_SCRIPT = BENCHMARKS / "restore.py"
+
+
+def test_restore_benchmark_smoke_run_writes_json_csv_and_picture(tmp_path):
+    images = tmp_path / "images"
+    write_photos(images, count=2, size=(80, 64))
+    out = tmp_path / "results"
+    with loaded_script(RESTORE_SCRIPT, "restore_benchmark") as module:
+        status = module.main([str(images), "--sigmas", "25", "--jpeg", "10", "--cbm3d-every", "2", "--out", str(out)])
+    assert status == 0
+    document = json.loads((out / "restore-images.json").read_text())
+    sigma = document["denoise"]["sigma25"]
+    assert sigma["aecodec"]["psnr"] > sigma["noisy"]["psnr"] + 3 and sigma["aecodec"]["images"] == 2
+    assert document["jpeg"]["jpeg10"]["aecodec"]["psnr"] > document["jpeg"]["jpeg10"]["jpeg"]["psnr"]
+    colorize = document["colorize"]
+    assert colorize["aecodec"]["colourfulness"] > 0 and colorize["truth"]["colourfulness"] > 0
+    rows = list(csv.DictReader((out / "restore-images.csv").open()))
+    assert {row["task"] for row in rows} == {"denoise", "jpeg", "colorize"}
+    assert Image.open(out / "restore-images.png").size[0] > 100

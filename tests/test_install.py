@@ -32,3 +32,7 @@ def test_base_install_round_trips_without_torch(tmp_path):
     assert (tmp_path / "bits.png").is_file(), inspected.stdout
     refused = _run(bin_dir / "aecodec", "decompress", "a.aec", "-o", "b.png", "--backend", "torch", cwd=tmp_path, expect_ok=False)
     assert refused.returncode == 1 and refused.stderr.startswith("Error:") and "torch" in refused.stderr
+    restored = _run(bin_dir / "aecodec", "restore", "a.png", "-o", "restored.png", "--sigma", "5", cwd=tmp_path)
+    assert "denoise, σ 5.0" in restored.stdout and "onnx" in restored.stdout
+    colorized = _run(bin_dir / "aecodec", "colorize", "a.png", "-o", "colour.png", cwd=tmp_path)
+    assert "colorize" in colorized.stdout and (tmp_path / "colour.png").is_file()

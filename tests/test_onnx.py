@@ -176,8 +176,8 @@ def test_files_decode_identically_across_backends(model_id, encoder, decoder):
 
 def test_committed_graphs_match_the_installed_weights():
     """Fails when weights change without `aecodec export` being run (or a graph was edited)."""
-    assert zoo.models()
-    for entry in zoo.models():
+    assert zoo.models() and zoo.heads()
+    for entry in zoo.models() + zoo.heads():
         assert onnx_files.staleness(entry.model_id) is None, "run `aecodec export` and commit weights/onnx/"
         folder = onnx_files.onnx_dir(entry.model_id)
         for name, file in onnx_files.read_record(folder)["files"].items():

@@ -16,13 +16,17 @@ from aecodec.codecs.freeze import freeze
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.codecs.registry import build
 from aecodec.errors import InputError
-from aecodec.train.config import TrainConfig
+from aecodec.train.config import HeadTrainConfig, TrainConfig, is_head_config
 from aecodec.train.loop import lambda_for, learning_rate, train
 from tests_support import write_photos
 
 
 @pytest.mark.parametrize("recipe", sorted((Path(__file__).resolve().parent.parent / "weights").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_configs_parse_and_start_from_shipped_weights(recipe):
+    if is_head_config(recipe):
+        config = HeadTrainConfig.load(recipe)
+        assert config.crop % 16 == 0 and (recipe.parent.parent / config.backbone).is_file()
+        return
     config = TrainConfig.load(recipe)
     assert config.model.knots >= 2 and config.crop % 64 == 0
     if config.init_from:  # a refinement must start from weights that are in the repository
@@ -128,3 +132,48 @@ def test_a_run_can_start_from_released_weights_and_release_records_its_lineage(t
     lineage = child["training"]
     assert lineage["initialised_from"]["model"] == "parent"
     assert lineage["cpu_hours_total"] == pytest.approx(lineage["cpu_hours"] + parent["training"]["cpu_hours_total"], abs=2e-3)
+
+
+@pytest.mark.parametrize("task", ["denoise", "colorize"])
+def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tmp_path, monkeypatch):
+    """Degraded batches, resume, the learning curve, and a release that the zoo loads and checks."""
+    import shutil
+
+    from aecodec import zoo
+    from aecodec.heads.config import HeadConfig
+    from aecodec.heads.registry import load_head
+    from aecodec.train.head_loop import train_head
+    from aecodec.train.release_head import release_head
+
+    write_photos(tmp_path / "train", count=2, size=(72, 64))
+    write_photos(tmp_path / "val", count=1, size=(64, 64), seed=9)
+    backbone = zoo.entry(zoo.default_model_id()).file
+    config = HeadTrainConfig(
+        str(tmp_path / "train"), str(tmp_path / "val"), str(backbone), head=HeadConfig(task=task, widths=(4, 4, 4, 4, 4)),
+        crop=32, batch=2, steps=2, warmup=1, validate_every=2, bf16=False, threads=1, checkpoint_minutes=0.0,
+    )
+    train_head(config, tmp_path / "run", log=lambda message: None)
+    messages = []
+    checkpoint = train_head(replace(config, steps=3), tmp_path / "run", log=messages.append)
+    assert any("resumed from step 2" in m for m in messages)
+    curve = [json.loads(line) for line in (tmp_path / "run" / "curve.jsonl").read_text().splitlines()]
+    assert [point["step"] for point in curve] == [2, 3]
+    assert ("sigma25" in curve[-1]) == (task == "denoise") and ("gray_psnr" in curve[-1]) == (task == "colorize")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copy(zoo.weights_dir() / zoo.MANIFEST_NAME, weights)
+    (weights / backbone.name).symlink_to(backbone)
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(weights))
+    manifest = json.loads((weights / zoo.MANIFEST_NAME).read_text())
+    entry = release_head(checkpoint, f"tiny-{task}", "", "", 0.5, manifest)
+    assert entry["backbone"]["model"] == zoo.default_model_id() and entry["training"]["steps"] == 3
+    manifest.setdefault("heads", {})[f"tiny-{task}"] = entry
+    manifest.setdefault("default_heads", {})[task] = f"tiny-{task}"
+    (weights / zoo.MANIFEST_NAME).write_text(json.dumps(manifest))
+    zoo._read_manifest.cache_clear()
+    try:
+        head = load_head(task, "torch")
+        output = head.network(np.zeros((3, 32, 48), dtype=np.float32), 0.5 if task == "denoise" else None)
+        assert output.shape == ((3, 32, 48) if task == "denoise" else (256, 16, 24))
+    finally:
+        zoo._read_manifest.cache_clear()

@@ -26,13 +26,18 @@ def read_meta(arrays: dict[str, np.ndarray]) -> dict:
     return json.loads(bytes(np.asarray(arrays["meta.json"], dtype=np.uint8)).decode())
 
 
+def torch_missing(exc: ImportError) -> InputError:
+    """The error for asking for the torch backend in an install without torch."""
+    return InputError(f"the torch backend needs torch ({exc}); install aecodec[train] or use --backend onnx")
+
+
 def _torch_transforms(config: dict, arrays: dict[str, np.ndarray]):
     from aecodec.codecs.config import HyperpriorConfig
 
     try:
         from aecodec.runtime.torch_backend import TorchTransforms
     except ImportError as exc:
-        raise InputError(f"the torch backend needs torch ({exc}); install aecodec[train] or use --backend onnx") from exc
+        raise torch_missing(exc) from exc
 
     return TorchTransforms(HyperpriorConfig(**config), arrays)
 

@@ -1,4 +1,4 @@
-"""Float transforms (g_a, h_a, g_s) run by onnxruntime, without torch.
+"""Float networks run by onnxruntime, without torch: the codec's transforms (g_a, h_a, g_s) and the heads.
 
 The graphs are those ``aecodec export`` writes (see :mod:`aecodec.runtime.onnx_export`);
 this backend runs the three rate-free ones, so it is a drop-in for
@@ -65,6 +65,11 @@ def inference_session(path: Path, threads: int | None = None):
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def backbone_features(session, image: np.ndarray, names: tuple[str, ...] = (onnx_files.BACKBONE_OUTPUTS[-1],)) -> list[np.ndarray]:
+    """Outputs ``names`` of the backbone graph (analysis.onnx) for one (3, H, W) image, each (1, C, h, w)."""
+    return session.run(list(names), {"image": np.ascontiguousarray(image, dtype=np.float32)[None]})
+
+
 def _run(session, feed: np.ndarray) -> np.ndarray:
     """Run a one-input, one-output graph on one (C, H, W) array; returns (C', H', W')."""
     (name,) = (node.name for node in session.get_inputs())
@@ -98,7 +103,8 @@ class OnnxTransforms:
 
     def analysis(self, x: np.ndarray) -> np.ndarray:
         """Latent y (M, H/16, W/16) of an image x (3, H, W) in [0, 1], H and W multiples of 16."""
-        return _run(self._analysis, x)
+        (latent,) = backbone_features(self._analysis, x)
+        return latent[0]
 
     def hyper_analysis(self, y_gained: np.ndarray) -> np.ndarray:
         """Hyper-latent z (N, ⌈h/4⌉, ⌈w/4⌉) of a gained latent (M, h, w); the graph edge-pads y."""
@@ -107,3 +113,35 @@ class OnnxTransforms:
     def synthesis(self, y_hat: np.ndarray) -> np.ndarray:
         """Image (3, H, W), unclipped, from the dequantized, de-gained latent."""
         return _run(self._synthesis, y_hat)
+
+
+class OnnxHead:
+    """A restoration head run by onnxruntime: the codec's backbone graph, then the head's graph.
+
+    Args:
+        head_id: Head whose installed weights the graph must have been exported from.
+        backbone_id: Codec whose analysis.onnx is the backbone.
+
+    Raises:
+        WeightsMismatchError: A graph is missing or exported from other weights.
+    """
+
+    name = "onnx"
+
+    def __init__(self, head_id: str, backbone_id: str, threads: int | None = None) -> None:
+        for model_id, graph in ((head_id, onnx_files.HEAD), (backbone_id, onnx_files.ANALYSIS)):
+            problem = onnx_files.staleness(model_id, graphs=(graph,))
+            if problem:
+                raise WeightsMismatchError(f"{problem}; run `aecodec export --model {model_id}` to (re)create it")
+        self._backbone = inference_session(onnx_files.onnx_dir(backbone_id) / onnx_files.ANALYSIS, threads)
+        self._session = inference_session(onnx_files.onnx_dir(head_id) / onnx_files.HEAD, threads)
+        self._inputs = [node.name for node in self._session.get_inputs()]
+
+    def __call__(self, image: np.ndarray, noise_level: float | None) -> np.ndarray:
+        """Head output for one (3, H, W) image in [0, 1]; see :class:`TorchHead`."""
+        features = backbone_features(self._backbone, image, onnx_files.BACKBONE_OUTPUTS)
+        feed = {"image": np.ascontiguousarray(image, dtype=np.float32)[None], **dict(zip(onnx_files.BACKBONE_OUTPUTS, features))}
+        if "noise_level" in self._inputs:
+            feed["noise_level"] = np.full((1, 1, 1, 1), noise_level, dtype=np.float32)
+        (output,) = self._session.run(None, feed)
+        return output[0]

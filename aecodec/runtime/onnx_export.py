@@ -43,6 +43,7 @@ from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.codecs.registry import read_meta
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, WEIGHT_FRACTION_BITS, IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables
+from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
 from aecodec.layers import GDN
 from aecodec.runtime import onnx_files
 
@@ -90,6 +91,28 @@ class _HyperAnalysis(nn.Module):
         return self.h_a(F.pad(latent, (0, -width % 4, 0, -height % 4), mode="replicate"))
 
 
+class _Backbone(nn.Module):
+    """g_a with every stage as an output: the codec reads the latent, the heads all four."""
+
+    def __init__(self, g_a: nn.Module) -> None:
+        super().__init__()
+        self.g_a = g_a
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.g_a.features(image))
+
+
+class _HeadGraph(nn.Module):
+    """A head fed by the backbone graph's outputs (the backbone runs once, in analysis.onnx)."""
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, image, features_2, features_4, features_8, latent, noise_level=None) -> torch.Tensor:
+        return self.head(image, [features_2, features_4, features_8, latent], noise_level)
+
+
 @dataclass(frozen=True)
 class _TorchGraph:
     """One torch module to export.
@@ -110,6 +133,16 @@ class _TorchGraph:
         return [name for name in self.shapes if name not in self.inputs]
 
 
+def _feature_shapes(n: int, m: int) -> dict[str, list[int | str]]:
+    """Declared shapes of the backbone's outputs, which are the heads' inputs."""
+    return {
+        onnx_files.BACKBONE_OUTPUTS[0]: [1, n, "height_2", "width_2"],
+        onnx_files.BACKBONE_OUTPUTS[1]: [1, n, "height_4", "width_4"],
+        onnx_files.BACKBONE_OUTPUTS[2]: [1, n, "height_8", "width_8"],
+        onnx_files.BACKBONE_OUTPUTS[3]: [1, m, "latent_height", "latent_width"],
+    }
+
+
 def _torch_graphs(model: MeanScaleHyperprior) -> dict[str, _TorchGraph]:
     """The float graphs of a (GDN-folded) model, with small example inputs."""
     m, n = model.config.m, model.config.n
@@ -118,7 +151,7 @@ def _torch_graphs(model: MeanScaleHyperprior) -> dict[str, _TorchGraph]:
     latent_shape = [1, m, "latent_height", "latent_width"]
     hyper_shape = [1, n, "hyper_height", "hyper_width"]
     return {
-        onnx_files.ANALYSIS: _TorchGraph(model.g_a, {"image": image}, {"image": image_shape, "latent": latent_shape}),
+        onnx_files.ANALYSIS: _TorchGraph(_Backbone(model.g_a), {"image": image}, {"image": image_shape, **_feature_shapes(n, m)}),
         onnx_files.HYPER_ANALYSIS: _TorchGraph(
             _HyperAnalysis(model.h_a), {"gained_latent": latent}, {"gained_latent": latent_shape, "hyper_latent": hyper_shape}
         ),
@@ -292,7 +325,7 @@ def _write_graphs(model_id: str, folder: Path) -> None:
     models = {name: _export_torch(graph) for name, graph in _torch_graphs(model).items()}
     network = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
     models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.m)
-    record = {"model_id": model_id, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET}
+    record = {"model_id": model_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET}
     for name, graph in models.items():
         onnx.checker.check_model(graph, full_check=True)
         onnx.save_model(graph, folder / name)
@@ -303,11 +336,53 @@ def _write_graphs(model_id: str, folder: Path) -> None:
     (folder / onnx_files.EXPORT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
 
 
+def _head_graph(head_id: str) -> tuple[onnx.ModelProto, dict, HeadConfig, dict]:
+    """The exported graph of a head, its export record, config and backbone record."""
+    from aecodec.heads.model import RestorationHead
+    from aecodec.heads.registry import verified_backbone
+
+    found = zoo.entry(head_id)
+    arrays = zoo.load_arrays(head_id)
+    meta = read_meta(arrays)
+    codec_config, _ = verified_backbone(meta)
+    config = HeadConfig(**meta["config"])
+    n, m = codec_config["n"], codec_config["m"]
+    head = RestorationHead(config, n, m).eval()
+    head.load_state_dict(float_state_dict(arrays))
+    inputs = {"image": torch.rand(1, 3, 64, 96)}
+    inputs.update(
+        (name, torch.randn(1, channels, 64 // stride, 96 // stride))
+        for name, channels, stride in zip(onnx_files.BACKBONE_OUTPUTS, (n, n, n, m), (2, 4, 8, 16))
+    )
+    shapes: dict[str, list[int | str]] = {"image": [1, 3, "height", "width"], **_feature_shapes(n, m)}
+    if config.noise_input:
+        inputs["noise_level"] = torch.full((1, 1, 1, 1), 0.5)
+        shapes["noise_level"] = [1, 1, 1, 1]
+    output = onnx_files.head_output(config)
+    shapes[output["name"]] = output["shape"]
+    graph = _export_torch(_TorchGraph(_HeadGraph(head), inputs, shapes))
+    record = {"model_id": head_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET, "backbone": meta["backbone"]}
+    return graph, record, config, meta
+
+
+def _write_head(head_id: str, folder: Path) -> None:
+    """Export a head's graph and model card, then the export record."""
+    graph, record, config, meta = _head_graph(head_id)
+    onnx.checker.check_model(graph, full_check=True)
+    onnx.save_model(graph, folder / onnx_files.HEAD)
+    card = onnx_files.head_card(record, config, float(meta.get("temperature", 1.0)))
+    (folder / onnx_files.card_name(onnx_files.HEAD)).write_text(onnx_files.card_text(card) + "\n", encoding="utf-8")
+    record["exported_with"] = {"aecodec": __version__, "torch": torch.__version__, "onnx": onnx.__version__}
+    path = folder / onnx_files.HEAD
+    record["files"] = {onnx_files.HEAD: {"sha256": zoo.sha256_of(path), "bytes": path.stat().st_size}}
+    (folder / onnx_files.EXPORT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+
+
 def export_model(model_id: str, out_dir: Path | None = None) -> list[Path]:
-    """Export a model's graphs, cards and ``export.json`` into ``out_dir``, all or nothing.
+    """Export a model's (or a head's) graphs, cards and ``export.json`` into ``out_dir``, all or nothing.
 
     Args:
-        model_id: A model of the manifest; its weights file is verified before export.
+        model_id: A codec or head of the manifest; its weights file is verified before export.
         out_dir: Target folder (replaced if it exists); default ``weights/onnx/<model_id>``.
 
     Returns:
@@ -318,7 +393,8 @@ def export_model(model_id: str, out_dir: Path | None = None) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; installed graphs must be readable by all
-        _write_graphs(model_id, staging)
+        is_head = zoo.entry(model_id).architecture == HEAD_ARCHITECTURE
+        (_write_head if is_head else _write_graphs)(model_id, staging)
         _replace_folder(staging, out_dir)
     finally:
         if staging.exists():

@@ -25,6 +25,8 @@ from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.entropy.tables import ESCAPE_VALUE_BITS, PRECISION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, SCALE_LOG_MIN, PMFTables
 
 EXPORT_RECORD = "export.json"
+LAYOUT = 2
+"""Version of what a graph folder holds; 2: analysis.onnx outputs all four backbone stages."""
 ONNX_FOLDER = "onnx"
 
 # One graph per network; the float ones are rate-free (the host applies the gains), so the
@@ -34,6 +36,11 @@ HYPER_ANALYSIS = "hyper_analysis.onnx"
 SYNTHESIS = "synthesis.onnx"
 HYPER_DECODER = "hyper_decoder.onnx"
 GRAPHS = (ANALYSIS, HYPER_ANALYSIS, SYNTHESIS, HYPER_DECODER)
+
+# A restoration head is one graph fed by the backbone graph (the codec's analysis.onnx),
+# whose outputs are all four g_a stages: one backbone, run once, for the codec and heads.
+HEAD = "head.onnx"
+BACKBONE_OUTPUTS = ("features_2", "features_4", "features_8", "latent")
 
 # Data cards: the numbers besides the graphs that a host in any language needs.
 GAINS = "gains.json"
@@ -60,15 +67,15 @@ def read_record(folder: Path) -> dict:
     return json.loads((folder / EXPORT_RECORD).read_text(encoding="utf-8"))
 
 
-def staleness(model_id: str, folder: Path | None = None, graphs: tuple[str, ...] = FILES) -> str | None:
+def staleness(model_id: str, folder: Path | None = None, graphs: tuple[str, ...] | None = None) -> str | None:
     """Why the files in ``folder`` cannot stand in for ``model_id``'s weights, or None.
 
     Args:
         model_id: Model whose installed weights (as the manifest lists them) must match.
         folder: Graph folder; default :func:`onnx_dir`.
-        graphs: Files that must be present: by default every graph and data card, so a
-            folder from an older export layout counts as stale; the backend passes only
-            the graphs it runs.
+        graphs: Files that must be present: by default every graph and data card of a
+            codec (or the graph of a head), so a folder from an older export layout counts
+            as stale; the backend passes only the graphs it runs.
 
     Returns:
         A one-line reason ("no ONNX graphs for …", "… exported from other weights …"), or
@@ -79,9 +86,14 @@ def staleness(model_id: str, folder: Path | None = None, graphs: tuple[str, ...]
         record = read_record(folder)
     except (OSError, ValueError):
         return f"no ONNX graphs for {model_id} in {folder}"
+    if record.get("layout") != LAYOUT:
+        return f"ONNX graphs of {model_id} in {folder} are from an older aecodec export layout"
     if record.get("model_id") != model_id:
         return f"{folder} holds graphs of {record.get('model_id')!r}, not {model_id!r}"
-    installed = zoo.entry(model_id).sha256
+    entry = zoo.entry(model_id)
+    if graphs is None:
+        graphs = (HEAD,) if entry.task else FILES
+    installed = entry.sha256
     exported = str(record.get("weights_sha256", ""))
     if exported != installed:
         return f"ONNX graphs of {model_id} were exported from weights {exported[:16]}…, installed are {installed[:16]}…"
@@ -150,7 +162,12 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
         ANALYSIS: (
             "g_a: image → latent, independent of the rate (run once per image, then quantize at any quality)",
             [_tensor("image", "float32", image, "RGB / 255 in [0, 1]; height and width multiples of 16")],
-            [_tensor("latent", "float32", latent, "latent y before the gain")],
+            [
+                _tensor(BACKBONE_OUTPUTS[0], "float32", [1, n, "height / 2", "width / 2"], "g_a stage 1 (after GDN); read by the restoration heads"),
+                _tensor(BACKBONE_OUTPUTS[1], "float32", [1, n, "height / 4", "width / 4"], "g_a stage 2 (after GDN); read by the restoration heads"),
+                _tensor(BACKBONE_OUTPUTS[2], "float32", [1, n, "height / 8", "width / 8"], "g_a stage 3 (after GDN); read by the restoration heads"),
+                _tensor(BACKBONE_OUTPUTS[3], "float32", latent, "latent y before the gain; the codec needs only this output"),
+            ],
             [pad],
             [gain, "then hyper_analysis.onnx on y_g"],
         ),
@@ -200,6 +217,49 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
     # The two numbers a host computes with, not only reads about.
     result[card_name(HYPER_DECODER)].update(input_max=input_max, fraction_bits=ACTIVATION_FRACTION_BITS)
     return result
+
+
+def head_output(config) -> dict:
+    """Name, dtype, shape and meaning of a head graph's output."""
+    if config.task == "colorize":
+        return _tensor(
+            "chroma_logits", "float32", [1, config.out_channels, "height / 2", "width / 2"],
+            f"scores of {config.chroma_bins}×{config.chroma_bins} (Cb, Cr) bins over ±{config.chroma_range}; bin i·{config.chroma_bins} + j is (Cb bin i, Cr bin j)",
+        )
+    return _tensor("restored", "float32", [1, 3, "height", "width"], "restored RGB / 255, unclipped")
+
+
+def head_card(record: dict, config, temperature: float) -> dict:
+    """The model card of a restoration head's graph."""
+    pad = "pad the RGB image on the bottom and right to multiples of 16 by repeating its last row and column; keep the original size"
+    backbone = f"run the backbone ({record['backbone']['model']}'s analysis.onnx) on the padded image; feed its four outputs and the image"
+    inputs = [
+        _tensor("image", "float32", [1, 3, "height", "width"], "RGB / 255 in [0, 1] (the backbone's input); height and width multiples of 16"),
+        *({"name": name, "dtype": "float32", "from": f"analysis.onnx output {name}"} for name in BACKBONE_OUTPUTS),
+    ]
+    if config.task == "colorize":
+        purpose = "colorize head: gray image (luminance repeated in R, G and B) → chroma distribution at half resolution"
+        before = ["luminance L = Pillow's convert('L') of the input; image = L / 255 in all three channels", pad, backbone]
+        after = [
+            f"chroma = annealed mean: softmax(logits / {temperature}) over bins, expectation of the bin centres −{config.chroma_range} + (k + 0.5)·{2 * config.chroma_range / config.chroma_bins:g}",
+            "upsample chroma ×2 bilinearly, crop to the original size",
+            "RGB = L + chroma through JPEG's YCbCr matrix, chroma scaled down per pixel to fit the gamut; after rounding, add L − luminance(RGB) to all three channels so the luminance is exactly L",
+        ]
+    else:
+        purpose = "denoise head: noisy and/or JPEG-compressed RGB → restored RGB (blind, with an optional noise level)"
+        inputs.append(_tensor("noise_level", "float32", [1, 1, 1, 1], "noise σ on the 0–255 scale / 50; aecodec estimates it (aecodec.heads.noise) when the user gives none"))
+        before = [pad, backbone]
+        after = ["clip to [0, 1], multiply by 255, round half to even to uint8, crop to the original size", "large images: tiles of 512 with 64-pixel margins (multiples of 16)"]
+    return {
+        "graph": HEAD,
+        **record,
+        "purpose": purpose,
+        "inputs": inputs,
+        "outputs": [head_output(config)],
+        "padding_multiple": 16,
+        "host_before": before,
+        "host_after": after,
+    }
 
 
 def _exact_floats(values: np.ndarray) -> list:

@@ -1,4 +1,4 @@
-"""Float transforms (g_a, h_a, g_s) run by torch.
+"""Float networks run by torch: the codec's transforms (g_a, h_a, g_s) and the restoration heads.
 
 The backend interface is deliberately narrow — numpy in, numpy out — so the entropy path
 (:mod:`aecodec.codecs.frozen`) never touches a float library and another backend (ONNX
@@ -52,3 +52,34 @@ class TorchTransforms:
         """Image (3, H, W), unclipped, from the dequantized, de-gained latent."""
         latent = torch.from_numpy(np.ascontiguousarray(y_hat, dtype=np.float32))[None]
         return self.model.g_s(latent)[0].numpy()
+
+
+class TorchHead:
+    """Runs a restoration head, over the codec's own g_a, with torch on the CPU.
+
+    Args:
+        config: The head's architecture and task.
+        codec_config: Architecture of the codec whose g_a is the backbone (``n``, ``m``).
+        codec_arrays: That codec's weights file arrays (g_a's tensors are read from them).
+        head_arrays: The head's weights file arrays; those under ``float.`` are its state dict.
+    """
+
+    name = "torch"
+
+    def __init__(self, config, codec_config: dict, codec_arrays: dict[str, np.ndarray], head_arrays: dict[str, np.ndarray]) -> None:
+        from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
+
+        head = RestorationHead(config, codec_config["n"], codec_config["m"])
+        head.load_state_dict(float_state_dict(head_arrays))
+        self.model = BackboneAndHead(load_backbone(codec_arrays, codec_config["n"], codec_config["m"]), head).eval()
+
+    @torch.no_grad()
+    def __call__(self, image: np.ndarray, noise_level: float | None) -> np.ndarray:
+        """Head output for one (3, H, W) image in [0, 1], H and W multiples of 16.
+
+        Args:
+            noise_level: σ / NOISE_SCALE for the denoise head, None for the others.
+        """
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
+        level = None if noise_level is None else torch.full((1, 1, 1, 1), float(noise_level))
+        return self.model(x, level)[0].numpy()

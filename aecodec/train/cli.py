@@ -16,13 +16,18 @@ from aecodec.cli_support import handles_errors
 @click.option("--steps", type=int, default=None, help="Override the config's schedule length.")
 @handles_errors
 def main(config_path: str, run_dir: str, steps: int | None) -> None:
-    """Train the codec (resumable: run the same command again to continue)."""
+    """Train the codec or a restoration head (resumable: run the same command again to continue).
+
+    A config with a ``[head]`` table trains a head over the frozen backbone it names.
+    """
     from dataclasses import replace
 
-    from aecodec.train.config import TrainConfig
+    from aecodec.train.config import HeadTrainConfig, TrainConfig, is_head_config
+    from aecodec.train.head_loop import train_head
     from aecodec.train.loop import train
 
-    config = TrainConfig.load(config_path)
+    head = is_head_config(config_path)
+    config = (HeadTrainConfig if head else TrainConfig).load(config_path)
     if steps is not None:
         config = replace(config, steps=steps)
     Path(run_dir).mkdir(parents=True, exist_ok=True)
@@ -31,4 +36,4 @@ def main(config_path: str, run_dir: str, steps: int | None) -> None:
         format="%(asctime)s %(message)s",
         handlers=[logging.FileHandler(Path(run_dir) / "train.log"), logging.StreamHandler()],
     )
-    train(config, run_dir, log=logging.getLogger("aecodec.train").info)
+    (train_head if head else train)(config, run_dir, log=logging.getLogger("aecodec.train").info)

@@ -60,7 +60,10 @@ class CropSampler:
             patch = patch[:, ::-1]
         return patch
 
+    def crops(self, size: int) -> np.ndarray:
+        """A (size, crop, crop, 3) uint8 batch, for callers that degrade crops before use."""
+        return np.stack([self._one() for _ in range(size)])
+
     def batch(self, size: int) -> np.ndarray:
         """A (size, 3, crop, crop) float32 batch in [0, 1]."""
-        crops = np.stack([self._one() for _ in range(size)])
-        return crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        return self.crops(size).transpose(0, 3, 1, 2).astype(np.float32) / 255.0

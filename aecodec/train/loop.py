@@ -42,15 +42,36 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * progress))
 
 
-def _save_atomic(state: dict, path: Path) -> None:
+def save_atomic(state: dict, path: Path) -> None:
+    """Write a checkpoint so that an interrupted write never replaces a good one."""
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def _cpu_seconds() -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process so far: runs are costed in CPU-hours, not wall-clock."""
     usage = os.times()
     return usage.user + usage.system
+
+
+def apply_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, model: torch.nn.Module, ema: torch.nn.Module, config) -> bool:
+    """Backpropagate, clip, step and update the EMA; False (nothing changed) for a non-finite gradient."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+    if not torch.isfinite(grad_norm):
+        return False
+    optimizer.step()
+    update_ema(ema, model, config.ema_decay)
+    return True
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """Move the averaged weights (the ones that get shipped) towards the current ones."""
+    for ema_p, p in zip(ema.parameters(), model.parameters()):
+        ema_p.lerp_(p, 1 - decay)
 
 
 @torch.no_grad()
@@ -74,13 +95,18 @@ def validate(model: MeanScaleHyperprior, photos: list[np.ndarray], rates: list[f
     return points
 
 
-def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
-    """Train (or resume) until ``config.steps``; return the checkpoint path."""
+def start_run(config, run_dir: str | Path) -> tuple[Path, Path]:
+    """Create the run folder and set threads and seed; returns it and its checkpoint path."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = run_dir / "checkpoint.pt"
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
+    return run_dir, run_dir / "checkpoint.pt"
+
+
+def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
+    """Train (or resume) until ``config.steps``; return the checkpoint path."""
+    run_dir, checkpoint_path = start_run(config, run_dir)
     model = MeanScaleHyperprior(config.model).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -101,12 +127,12 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
             model.load_state_dict(float_state_dict(arrays))
         ema.load_state_dict(model.state_dict())
         log(f"initialised from {config.init_from}")
-    cpu_start = _cpu_seconds()
+    cpu_start = cpu_seconds()
     last_save = time.monotonic()
     knots = config.model.knots
 
     def save() -> None:
-        _save_atomic(
+        save_atomic(
             {
                 "config": asdict(config),
                 "model": model.state_dict(),
@@ -115,7 +141,7 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
                 "sampler_rng": sampler.rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state(),
                 "step": step,
-                "cpu_seconds": cpu_before + _cpu_seconds() - cpu_start,
+                "cpu_seconds": cpu_before + cpu_seconds() - cpu_start,
             },
             checkpoint_path,
         )
@@ -129,26 +155,19 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             out = model(x, t)
         loss, distortion, bpp = rate_distortion(out, x, lambda_for(t, config, knots))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
-        if not torch.isfinite(grad_norm):
+        if not apply_step(optimizer, loss, model, ema, config):
             log(f"step {step}: non-finite gradient, step skipped")
             continue
-        optimizer.step()
-        with torch.no_grad():
-            for ema_p, p in zip(ema.parameters(), model.parameters()):
-                ema_p.lerp_(p, 1 - config.ema_decay)
         step += 1
         running.append((loss.item(), distortion.item(), bpp.item()))
         if step % 100 == 0:
             mean = np.mean(running, axis=0)
             running.clear()
-            cpu_hours = (cpu_before + _cpu_seconds() - cpu_start) / 3600
+            cpu_hours = (cpu_before + cpu_seconds() - cpu_start) / 3600
             log(f"step {step} loss {mean[0]:.3f} mse*255² {mean[1]:.2f} bpp {mean[2]:.3f} lr {learning_rate(step, config):.2e} cpu-h {cpu_hours:.3f}")
         if step % config.validate_every == 0 or step == config.steps:
             points = validate(ema, val_photos, [0.0, (knots - 1) / 2, float(knots - 1)])
-            cpu_hours = (cpu_before + _cpu_seconds() - cpu_start) / 3600
+            cpu_hours = (cpu_before + cpu_seconds() - cpu_start) / 3600
             with open(run_dir / "curve.jsonl", "a") as curve:
                 curve.write(json.dumps({"step": step, "cpu_hours": cpu_hours, "points": points}) + "\n")
             log(f"validate step {step}: " + ", ".join(f"t={p['t']:.1f} {p['bpp']:.3f}bpp {p['psnr']:.2f}dB" for p in points))

@@ -26,10 +26,6 @@ from aecodec.codecs.registry import ARCHITECTURE
 from aecodec.zoo import MANIFEST_NAME, sha256_of, weights_dir
 
 
-def _config_dict(config) -> dict:
-    return config if isinstance(config, dict) else {k: getattr(config, k) for k in config.__dataclass_fields__}
-
-
 def _lineage(init_from: str | None, models: dict) -> dict:
     """For a run started from released weights: the parent model and the CPU-hours behind both.
 
@@ -47,6 +43,27 @@ def _lineage(init_from: str | None, models: dict) -> dict:
     }
 
 
+TRAINING_DATA = "../shared/data/train (1185 photos; provenance and licences in its README)"
+
+
+def write_weights(arrays: dict[str, np.ndarray], model_id: str) -> tuple[Path, str]:
+    """Write ``weights/<id>-<sha8>.npz`` atomically; return its path and sha256."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    folder = weights_dir()
+    tmp = folder / f".{model_id}.npz.tmp"
+    tmp.write_bytes(buffer.getvalue())
+    sha256 = sha256_of(tmp)
+    target = folder / f"{model_id}-{sha256[:8]}.npz"
+    tmp.replace(target)
+    return target, sha256
+
+
+def config_dict(config) -> dict:
+    """A dataclass config, or the dict a checkpoint stored it as, as a plain dict."""
+    return config if isinstance(config, dict) else {k: getattr(config, k) for k in config.__dataclass_fields__}
+
+
 def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowest_rate_parameter: float, models: dict) -> dict:
     """Write the weights file for ``checkpoint`` and return its manifest entry.
 
@@ -54,18 +71,11 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
         models: The manifest's current models, to trace a run's ``init_from`` parent.
     """
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
-    train_config = _config_dict(state["config"])
-    model_config = replace(HyperpriorConfig(**_config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter)
+    train_config = config_dict(state["config"])
+    model_config = replace(HyperpriorConfig(**config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter)
     model = MeanScaleHyperprior(model_config)
     model.load_state_dict(state["ema"])
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **freeze(model))
-    folder = weights_dir()
-    tmp = folder / f".{model_id}.npz.tmp"
-    tmp.write_bytes(buffer.getvalue())
-    sha256 = sha256_of(tmp)
-    target = folder / f"{model_id}-{sha256[:8]}.npz"
-    tmp.replace(target)
+    target, sha256 = write_weights(freeze(model), model_id)
     train_config["model"] = model_config.to_dict()
     lineage = _lineage(train_config.get("init_from"), models)
     cpu_hours = round(state["cpu_seconds"] / 3600, 3)
@@ -76,7 +86,7 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
         "config": model_config.to_dict(),
         "description": description,
         "training": {
-            "data": "../shared/data/train (1185 photos; provenance and licences in its README)",
+            "data": TRAINING_DATA,
             "recipe": recipe,
             "train_config": {k: v for k, v in train_config.items() if k != "model"},
             "steps": state["step"],

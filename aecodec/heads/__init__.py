@@ -1,0 +1,1 @@
+"""Restoration and colorization heads over the codec's shared analysis backbone."""

@@ -1,0 +1,98 @@
+"""Load a shipped restoration head, checked against the backbone it was trained on.
+
+A head's weights file stores only the head. Its metadata names the codec whose g_a is the
+backbone and the sha256 of those g_a tensors; the head is refused (``WeightsMismatchError``)
+when the installed codec's g_a hashes differently, because a head decodes features of one
+exact backbone and would silently produce garbage on another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from aecodec import zoo
+from aecodec.codecs.registry import BACKENDS, read_meta, torch_missing
+from aecodec.errors import InputError, WeightsMismatchError
+from aecodec.heads.backbone import backbone_sha256
+from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
+
+
+@dataclass(frozen=True)
+class LoadedHead:
+    """A head ready to run.
+
+    Attributes:
+        head_id: Its id in the manifest.
+        config: Architecture and task.
+        temperature: Annealed-mean temperature of the colorize head (chosen on validation
+            photos at release).
+        network: (3, H, W) image in [0, 1] and σ / NOISE_SCALE (or None) → head output.
+        backend: "torch" or "onnx".
+    """
+
+    head_id: str
+    config: HeadConfig
+    temperature: float
+    network: Callable[[np.ndarray, float | None], np.ndarray]
+    backend: str
+
+
+def verified_backbone(meta: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    """Config and arrays of the codec a head's metadata names, after checking its g_a hash.
+
+    Raises:
+        WeightsMismatchError: The codec is not installed or its g_a differs from the one
+            the head was trained on.
+    """
+    backbone = meta["backbone"]
+    codec_arrays = zoo.load_arrays(backbone["model"])
+    actual = backbone_sha256(codec_arrays)
+    if actual != backbone["sha256"]:
+        raise WeightsMismatchError(
+            f"head was trained on backbone {backbone['sha256'][:16]}… of {backbone['model']}, the installed g_a is {actual[:16]}…"
+        )
+    return read_meta(codec_arrays)["config"], codec_arrays
+
+
+def _onnx_current(head_id: str, backbone_id: str) -> bool:
+    from aecodec.runtime import onnx_backend, onnx_files
+
+    return (
+        onnx_backend.available()
+        and onnx_files.staleness(head_id, graphs=(onnx_files.HEAD,)) is None
+        and onnx_files.staleness(backbone_id, graphs=(onnx_files.ANALYSIS,)) is None
+    )
+
+
+def load_head(task: str, backend: str = "auto") -> LoadedHead:
+    """The default head for ``task``, on ``backend`` ("auto" prefers current onnx graphs).
+
+    Raises:
+        WeightsMismatchError: No head for the task, a bad weights file, or a backbone mismatch.
+        InputError: Unknown backend, or the torch backend without torch.
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    head_id = zoo.default_head_id(task)
+    arrays = zoo.load_arrays(head_id)
+    meta = read_meta(arrays)
+    if meta.get("architecture") != HEAD_ARCHITECTURE:
+        raise WeightsMismatchError(f"{head_id} is not a restoration head")
+    config = HeadConfig(**meta["config"])
+    codec_config, codec_arrays = verified_backbone(meta)
+    if backend == "auto":
+        backend = "onnx" if _onnx_current(head_id, meta["backbone"]["model"]) else "torch"
+    if backend == "onnx":
+        from aecodec.runtime.onnx_backend import OnnxHead
+
+        network = OnnxHead(head_id, meta["backbone"]["model"])
+    else:
+        try:
+            from aecodec.runtime.torch_backend import TorchHead
+        except ImportError as exc:
+            raise torch_missing(exc) from exc
+        network = TorchHead(config, codec_config, codec_arrays, arrays)
+    return LoadedHead(head_id, config, float(meta.get("temperature", 1.0)), network, backend)

@@ -1,0 +1,120 @@
+"""Turn a head's training checkpoint into shipped weights and record it in the manifest.
+
+``python -m aecodec.train.release_head RUN_DIR/checkpoint.pt --id denoise-v1`` writes
+``weights/<id>-<sha8>.npz`` (the EMA head only: the backbone stays in the codec's file)
+with metadata naming the codec and the sha256 of the g_a tensors it was trained on, and
+adds the head to the ``heads`` section of ``weights/MANIFEST.json`` as the default for its
+task. ``--validation benchmarks/results/restore-val.json`` attaches the benchmark's numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from aecodec.codecs.freeze import FLOAT_PREFIX
+from aecodec.heads.backbone import backbone_sha256
+from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
+from aecodec.train.chroma_prior import PRIOR_CROPS, PRIOR_SEED, bias_adjustment, chroma_prior
+from aecodec.train.release import TRAINING_DATA, config_dict, write_weights
+from aecodec.zoo import MANIFEST_NAME, weights_dir
+
+
+BENCHMARK_SECTIONS = {"denoise": ("denoise", "jpeg"), "colorize": ("colorize",)}
+"""The parts of a benchmarks/restore.py result that measure each task's head."""
+
+
+def _backbone_record(backbone_file: str, manifest: dict) -> dict:
+    """Model id and g_a hash of the codec weights file a head was trained over."""
+    name = Path(backbone_file).name
+    model_id = next((key for key, entry in manifest["models"].items() if entry["file"] == name), None)
+    if model_id is None:
+        raise click.ClickException(f"the backbone {name} is not a model in the manifest")
+    with np.load(weights_dir() / name) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    return {"model": model_id, "file": name, "sha256": backbone_sha256(arrays)}
+
+
+def release_head(
+    checkpoint: Path, head_id: str, description: str, recipe: str, temperature: float, manifest: dict, prior_strength: float = 0.0, prior_mix: float = 0.5
+) -> dict:
+    """Write the weights file of a head checkpoint and return its manifest entry.
+
+    Args:
+        temperature: Annealed-mean temperature of a colorize head.
+        prior_strength: Logit adjustment of a colorize head (:mod:`aecodec.train.chroma_prior`),
+            folded into its last bias; 0 leaves the trained weights as they are.
+        prior_mix: Weight of the uniform distribution mixed into the chroma prior.
+    """
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    train_config = config_dict(state["config"])
+    head_config = HeadConfig(**config_dict(train_config["head"]))
+    backbone = _backbone_record(train_config["backbone"], manifest)
+    weights = {name: tensor.float().contiguous().numpy() for name, tensor in state["ema"].items()}
+    meta = {"architecture": HEAD_ARCHITECTURE, "config": head_config.to_dict(), "backbone": backbone, "temperature": temperature}
+    if prior_strength:
+        prior = chroma_prior(train_config["train_dir"], head_config.chroma_bins, head_config.chroma_range)
+        weights["output.bias"] = weights["output.bias"] + bias_adjustment(prior, prior_strength, prior_mix)
+        meta["prior_correction"] = {"strength": prior_strength, "uniform_mix": prior_mix, "crops": PRIOR_CROPS, "seed": PRIOR_SEED}
+    arrays = {"meta.json": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    arrays.update({f"{FLOAT_PREFIX}{name}": value for name, value in weights.items()})
+    target, sha256 = write_weights(arrays, head_id)
+    return {
+        "file": target.name,
+        "sha256": sha256,
+        "architecture": HEAD_ARCHITECTURE,
+        "task": head_config.task,
+        "config": head_config.to_dict(),
+        "backbone": backbone,
+        "temperature": temperature,
+        **({"prior_correction": meta["prior_correction"]} if "prior_correction" in meta else {}),
+        "description": description,
+        "training": {
+            "data": TRAINING_DATA,
+            "recipe": recipe,
+            "train_config": {k: v for k, v in train_config.items() if k != "head"},
+            "steps": state["step"],
+            "cpu_hours": round(state["cpu_seconds"] / 3600, 3),
+            "weights": "exponential moving average of the training weights; the backbone is frozen",
+        },
+    }
+
+
+@click.command()
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "head_id", required=True, help="Head id, e.g. denoise-v1.")
+@click.option("--description", default="", help="One line shown by `aecodec models`.")
+@click.option("--recipe", default="", help="Config file the checkpoint was trained with.")
+@click.option("--temperature", type=float, default=1.0, show_default=True, help="Annealed-mean temperature (colorize head).")
+@click.option("--prior-strength", type=float, default=0.0, show_default=True, help="Colorize head: logit adjustment by the training chroma prior (0: none).")
+@click.option("--prior-mix", type=float, default=0.5, show_default=True, help="Uniform share mixed into the chroma prior.")
+@click.option("--validation", "validation_json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach the benchmarks/restore.py JSON to this head (no new weights written).")
+def main(checkpoint: Path, head_id: str, description: str, recipe: str, temperature: float, prior_strength: float, prior_mix: float, validation_json: Path | None) -> None:
+    """Write CHECKPOINT's head into weights/ and make it the default for its task."""
+    manifest_path = weights_dir() / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    heads = manifest.setdefault("heads", {})
+    if validation_json is not None:
+        document = json.loads(validation_json.read_text())
+        sections = BENCHMARK_SECTIONS[heads[head_id]["task"]]
+        heads[head_id]["validation"] = {
+            "benchmark": f"benchmarks/restore.py on {document['dataset']} ({len(document['images'])} images); full results: {validation_json}",
+            **{section: document[section] for section in sections},
+        }
+    else:
+        old = heads.get(head_id)
+        entry = release_head(checkpoint, head_id, description, recipe, temperature, manifest, prior_strength, prior_mix)
+        if old and old["file"] != entry["file"]:
+            (weights_dir() / old["file"]).unlink(missing_ok=True)
+        heads[head_id] = entry
+        manifest.setdefault("default_heads", {})[entry["task"]] = head_id
+        click.echo(f"wrote {entry['file']} ({entry['training']['steps']} steps, {entry['training']['cpu_hours']} CPU-h)")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
