@@ -76,8 +76,12 @@ def test_a_head_is_refused_when_the_backbone_differs(monkeypatch):
         return arrays
 
     monkeypatch.setattr(zoo, "load_arrays", tampered)
-    with pytest.raises(WeightsMismatchError, match="backbone"):
-        load_head("denoise", "torch")
+    load_head.cache_clear()
+    try:
+        with pytest.raises(WeightsMismatchError, match="backbone"):
+            load_head("denoise", "torch")
+    finally:
+        load_head.cache_clear()
 
 
 def test_denoising_removes_most_gaussian_noise(denoiser, photo_crop):

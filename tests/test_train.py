@@ -171,9 +171,11 @@ def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tm
     manifest.setdefault("default_heads", {})[task] = f"tiny-{task}"
     (weights / zoo.MANIFEST_NAME).write_text(json.dumps(manifest))
     zoo._read_manifest.cache_clear()
+    load_head.cache_clear()
     try:
         head = load_head(task, "torch")
         output = head.network(np.zeros((3, 32, 48), dtype=np.float32), 0.5 if task == "denoise" else None)
         assert output.shape == ((3, 32, 48) if task == "denoise" else (256, 16, 24))
     finally:
         zoo._read_manifest.cache_clear()
+        load_head.cache_clear()

@@ -9,6 +9,7 @@ exact backbone and would silently produce garbage on another.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -67,8 +68,12 @@ def _onnx_current(head_id: str, backbone_id: str) -> bool:
     )
 
 
+@lru_cache(maxsize=4)
 def load_head(task: str, backend: str = "auto") -> LoadedHead:
     """The default head for ``task``, on ``backend`` ("auto" prefers current onnx graphs).
+
+    Cached per process, like :func:`aecodec.zoo.load_codec`: a folder run restores every
+    file with the same head, and building it (sessions, weights) costs more than a small photo.
 
     Raises:
         WeightsMismatchError: No head for the task, a bad weights file, or a backbone mismatch.
