@@ -79,6 +79,11 @@ def open_image(path: str | Path) -> Image.Image:
         raise InputError(f"cannot read image {path}: {exc}") from exc
 
 
+def to_u8(image: np.ndarray) -> np.ndarray:
+    """Clip and round a float image on the 0–255 scale to 8 bits, as saving it would."""
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
 def _from_array(array: np.ndarray) -> Image.Image:
     if array.dtype != np.uint8:
         raise InputError(f"numpy images must be uint8, got {array.dtype}")

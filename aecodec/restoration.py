@@ -87,7 +87,7 @@ def _estimated_sigma(image: np.ndarray) -> float:
 
 def _to_u8(restored: np.ndarray, tile: np.ndarray) -> np.ndarray:
     """A denoise tile's (3, h, w) output in [0, 1] → (h, w, 3) uint8, clipped and rounded."""
-    return np.clip(np.rint(restored.transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+    return imageio.to_u8(restored.transpose(1, 2, 0) * 255)
 
 
 def denoise_array(image: np.ndarray, head: LoadedHead, sigma: float | None = None) -> tuple[np.ndarray, float]:
@@ -123,12 +123,12 @@ def _is_gray(prepared: imageio.PreparedImage) -> bool:
     return prepared.mode in ("L", "LA") or bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 
-def resolve_task(task: str, prepared: imageio.PreparedImage) -> str:
+def resolve_task(task: str, gray: bool) -> str:
     """``auto`` colorizes gray images and denoises colour ones."""
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
     if task == "auto":
-        return "colorize" if _is_gray(prepared) else "denoise"
+        return "colorize" if gray else "denoise"
     return task
 
 
@@ -150,15 +150,16 @@ def restore(
         prepared = imageio.PreparedImage(source, None, "RGB")
     else:
         prepared = imageio.prepare(source)
-    task = resolve_task(task, prepared)
+    gray = _is_gray(prepared)
+    task = resolve_task(task, gray)
     head = load_head(task, backend)
     report = {"task": task, "head": head.head_id, "backend": head.backend}
     if task == "denoise":
         rgb, report["sigma"] = denoise_array(prepared.rgb, head, sigma)
         return imageio.to_pil(rgb, prepared.mode, prepared.alpha, prepared.icc_profile, prepared.exif), report
-    if not _is_gray(prepared):
+    if not gray:
         report["note"] = "colour input: its luminance was colorized"
-    rgb_u8 = prepared.rgb if prepared.rgb.dtype == np.uint8 else np.clip(np.rint(prepared.rgb), 0, 255).astype(np.uint8)
+    rgb_u8 = prepared.rgb if prepared.rgb.dtype == np.uint8 else imageio.to_u8(prepared.rgb)
     luminance = chroma.luminance_u8(rgb_u8)
     rgb = colorize_array(luminance, head)
     mode = "RGBA" if prepared.alpha is not None else "RGB"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
-import io
 import json
 import statistics
 import sys
@@ -42,20 +41,12 @@ from PIL import Image, ImageDraw
 from aecodec import restoration
 from aecodec.heads import chroma
 from aecodec.heads.registry import load_head
+from aecodec.imageio import to_u8
 from aecodec.metrics import colourfulness, psnr
+from aecodec.train.degrade import jpeg
 
 PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
 PICTURE_CROP = 192
-
-
-def _u8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
-
-
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=quality, subsampling="4:2:0")
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
 def _noise(index: int, sigma: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -72,13 +63,13 @@ def _timed(function, *args):
 def _nlm(noisy: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 
-    return cv2.fastNlMeansDenoisingColored(_u8(noisy), None, sigma, sigma, 7, 21)
+    return cv2.fastNlMeansDenoisingColored(to_u8(noisy), None, sigma, sigma, 7, 21)
 
 
 def _cbm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
     import bm3d
 
-    return _u8(bm3d.bm3d_rgb(noisy / 255.0, sigma / 255.0) * 255.0)
+    return to_u8(bm3d.bm3d_rgb(noisy / 255.0, sigma / 255.0) * 255.0)
 
 
 def available_baselines() -> dict[str, bool]:
@@ -118,7 +109,7 @@ def denoising(photos: list[np.ndarray], sigmas: Sequence[float], cbm3d_every: in
         table = _Table()
         for index, clean in enumerate(photos):
             noisy = clean.astype(np.float64) + _noise(index, sigma, clean.shape)
-            table.add("noisy", psnr(_u8(noisy), clean))
+            table.add("noisy", psnr(to_u8(noisy), clean))
             (blind, _), seconds = _timed(restoration.denoise_array, noisy.astype(np.float32), head, None)
             table.add("aecodec", psnr(blind, clean), seconds)
             (informed, _), seconds = _timed(restoration.denoise_array, noisy.astype(np.float32), head, sigma)
@@ -131,9 +122,9 @@ def denoising(photos: list[np.ndarray], sigmas: Sequence[float], cbm3d_every: in
                 table.add("cbm3d", psnr(output, clean), seconds)
                 table.add("aecodec_on_cbm3d_subset", psnr(blind, clean), table.seconds["aecodec"][-1])
                 if index == 0 and sigma == 25:
-                    pictures["denoise sigma=25"] = (_u8(noisy), blind, output, clean, "CBM3D")
+                    pictures["denoise sigma=25"] = (to_u8(noisy), blind, output, clean, "CBM3D")
             elif index == 0 and sigma == 25:
-                pictures["denoise sigma=25"] = (_u8(noisy), blind, None, clean, "")
+                pictures["denoise sigma=25"] = (to_u8(noisy), blind, None, clean, "")
         results[f"sigma{sigma:g}"] = table.summary()
     return results
 
@@ -145,7 +136,7 @@ def deblocking(photos: list[np.ndarray], qualities: Sequence[int], backend: str,
     for quality in qualities:
         table = _Table()
         for index, clean in enumerate(photos):
-            compressed = _jpeg(clean, quality)
+            compressed = jpeg(clean, quality)
             table.add("jpeg", psnr(compressed, clean))
             (restored, _), seconds = _timed(restoration.denoise_array, compressed, head, None)
             table.add("aecodec", psnr(restored, clean), seconds)

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from aecodec.heads.chroma import luminance_u8
+from aecodec.imageio import to_u8
 from aecodec.heads.config import SIGMA_MAX
 from aecodec.heads.noise import estimate_sigma
 
@@ -25,11 +26,6 @@ def jpeg(image_u8: np.ndarray, quality: int) -> np.ndarray:
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"))
-
-
-def to_u8(image: np.ndarray) -> np.ndarray:
-    """Clip and round a 0–255 float image to 8 bits, as saving it would."""
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 def degrade(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:

@@ -27,7 +27,8 @@ from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
 from aecodec.metrics import colourfulness, psnr
 from aecodec.train.config import HeadTrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
-from aecodec.train.degrade import degrade, gray, jpeg, noise_level_input, to_u8
+from aecodec.imageio import to_u8
+from aecodec.train.degrade import degrade, gray, jpeg, noise_level_input
 from aecodec.train.loop import apply_step, cpu_seconds, learning_rate, save_atomic, start_run
 
 VALIDATION_CROP = 256
