@@ -15,7 +15,7 @@ import torch
 
 import aecodec
 from aecodec import bitstream, zoo
-from aecodec.codecs.frozen import CodedLatents
+from aecodec.codecs.frozen import CodedLatents, interpolate_gain, low_rate_deadzone, round_symbols
 from aecodec.metrics import psnr
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -45,6 +45,32 @@ def test_odd_sizes_are_padded_and_cropped_back():
     for height, width in ((1, 1), (3, 5), (65, 130)):
         image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
         assert np.asarray(aecodec.decompress(aecodec.compress(image, quality=50))).shape == (height, width, 3)
+
+
+def test_deadzone_only_below_the_first_knot_and_monotone():
+    deadzones = [low_rate_deadzone(t) for t in (-3.0, -1.0, -0.5, -0.25, 0.0, 0.5, 7.0)]
+    assert deadzones == [0.1, 0.1, 0.05, 0.025, 0.0, 0.0, 0.0]
+
+
+def test_round_symbols_moves_only_the_threshold_towards_larger_magnitudes():
+    residual = np.array([-2.44, -1.56, -0.58, -0.5, -0.2, 0.0, 0.3, 0.5, 0.58, 1.5, 1.62, 2.5])
+    assert round_symbols(residual.copy(), 0.0).tolist() == [-2, -2, -1, 0, 0, 0, 0, 0, 1, 2, 2, 2]  # half to even
+    assert round_symbols(residual.copy(), 0.1).tolist() == [-2, -1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2]
+
+
+def test_quality_1_rounds_with_a_deadzone_and_still_decodes_exactly(codec, sample_crop):
+    """The dead zone is an encoder choice: fewer nonzero symbols, and the decoder reads them back."""
+    x = np.ascontiguousarray(sample_crop.transpose(2, 0, 1))
+    quality = 1.0
+    assert low_rate_deadzone(codec.rate_parameter(quality)) > 0
+    latent = codec.analyse(x)
+    quantized = codec.quantize(latent, quality)
+    gained = latent * interpolate_gain(codec.log_gain, codec.rate_parameter(quality))
+    plain = round_symbols(gained - quantized.mean, 0.0)
+    assert np.count_nonzero(quantized.y_symbols) < np.count_nonzero(plain)
+    assert np.all(np.abs(quantized.y_symbols) <= np.abs(plain))
+    decoded = codec.decode_symbols(codec.encode(quantized))
+    assert np.array_equal(decoded.y_symbols, quantized.y_symbols)
 
 
 def _streams(data: bytes) -> CodedLatents:
@@ -78,7 +104,7 @@ _DECODE_SCRIPT = """
 import hashlib, sys, numpy as np, torch
 torch.set_num_threads(int(sys.argv[2]))
 from aecodec import bitstream, zoo
-from aecodec.codecs.frozen import CodedLatents
+from aecodec.codecs.frozen import CodedLatents, interpolate_gain, low_rate_deadzone, round_symbols
 import aecodec
 data = open(sys.argv[1], 'rb').read()
 c = bitstream.read_container(data)

@@ -20,12 +20,12 @@ import numpy as np
 
 from aecodec import zoo
 from aecodec.codecs.config import HyperpriorConfig
-from aecodec.codecs.frozen import LATENT_SYMBOL_MAX, QUALITY_MAX, QUALITY_MIN
+from aecodec.codecs.frozen import DEADZONE_PER_RATE_UNIT, LATENT_SYMBOL_MAX, QUALITY_MAX, QUALITY_MIN
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.entropy.tables import ESCAPE_VALUE_BITS, PRECISION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, SCALE_LOG_MIN, PMFTables
 
 EXPORT_RECORD = "export.json"
-LAYOUT = 2
+LAYOUT = 3  # bumped whenever graphs or cards change meaning; 3: gains.json gained low_rate_deadzone
 """Version of what a graph folder holds; 2: analysis.onnx outputs all four backbone stages."""
 ONNX_FOLDER = "onnx"
 
@@ -154,7 +154,8 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
     finish = "clip the image to [0, 1], multiply by 255 in float32, round half to even to uint8, crop to the original size"
     quantize = (
         f"ẑ = clip(round_half_to_even(hyper_latent), −{input_max}, {input_max}) as int64; run hyper_decoder.onnx on it; "
-        f"symbols = clip(round_half_to_even(float64(y_g) − mean / {_FIXED_POINT}), −{LATENT_SYMBOL_MAX}, {LATENT_SYMBOL_MAX})"
+        f"r = float64(y_g) − mean / {_FIXED_POINT}; δ = the dead zone at t ({GAINS}: low_rate_deadzone); "
+        f"symbols = clip(round_half_to_even(r) if δ = 0 else sign(r) × floor(|r| + 0.5 − δ), −{LATENT_SYMBOL_MAX}, {LATENT_SYMBOL_MAX})"
     )
     encode = f"range-code ẑ and the symbols with the tables of {ENTROPY_TABLES} and write the .aec container (aecodec/bitstream)"
     decode = f"read the .aec container, range-decode ẑ and the symbols ({ENTROPY_TABLES}); ŷ_g = float32(symbols + mean / {_FIXED_POINT})"
@@ -306,6 +307,13 @@ def gains_card(record: dict, config: HyperpriorConfig, log_gain: np.ndarray, log
             "gain": "encoder: y_g[c] = float32(latent[c] × gain[c]) on analysis.onnx's output, for every element of channel c; "
             "y_g feeds hyper_analysis.onnx and is what the symbols are rounded from",
             "inverse_gain": f"decoder: ŷ[c] = float32(float32(symbols[c] + mean[c] / {_FIXED_POINT}) × inverse_gain[c]); ŷ feeds synthesis.onnx",
+        },
+        "low_rate_deadzone": {
+            "per_rate_unit": DEADZONE_PER_RATE_UNIT,
+            "rule": "δ = per_rate_unit × min(1, max(0, −t)) in float64: 0 from knot 0 up, so only the extrapolated lowest qualities "
+            "round with a dead zone (aecodec.codecs.frozen.low_rate_deadzone)",
+            "why": "an encoder choice, never needed to decode: below knot 0 it saves more bits for the same distortion than "
+            "extrapolating the gains further",
         },
         "number_format": "log_gain and log_inverse_gain are the weights' float32 values, each written as the shortest decimal that "
         "parses to it exactly as float64 (and so also as float32); shape knots × channels",

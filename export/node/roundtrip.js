@@ -64,11 +64,21 @@ function quantizeHyperLatent(z, inputMax) {
   return new ort.Tensor('int64', data, z.dims);
 }
 
+/** The dead zone δ at rate t, as gains.json's low_rate_deadzone says (0 from knot 0 up). */
+function lowRateDeadzone(t, gains) {
+  return gains.low_rate_deadzone.per_rate_unit * Math.min(1, Math.max(0, -t));
+}
+
+/** round_half_to_even(r) without a dead zone, sign(r) × floor(|r| + 0.5 − δ) with one. */
+function roundSymbol(residual, deadzone) {
+  return deadzone === 0 ? roundHalfEven(residual) : Math.sign(residual) * Math.floor(Math.abs(residual) + 0.5 - deadzone);
+}
+
 /**
  * Symbols, their means and y-table indices on the latent grid (C, h, w), cropped from the
  * hyper-decoder's (C, 4a, 4b) grid.
  */
-function quantizeLatent(gained, mean, logScale, cards) {
+function quantizeLatent(gained, mean, logScale, deadzone, cards) {
   const [, channels, height, width] = gained.dims;
   const [, , gridHeight, gridWidth] = mean.dims;
   const { fraction_bits: fractionBits } = cards.hyperDecoder;
@@ -84,7 +94,7 @@ function quantizeLatent(gained, mean, logScale, cards) {
         means[i] = Number(mean.data[grid]) / 2 ** fractionBits;
         const bin = Math.floor((Number(logScale.data[grid]) - tables.scale_log_min) / tables.scale_bin_step);
         bins[i] = clip(bin, 0, tables.scale_bin_count - 1);
-        symbols[i] = clip(roundHalfEven(gained.data[i] - means[i]), -tables.latent_symbol_max, tables.latent_symbol_max);
+        symbols[i] = clip(roundSymbol(gained.data[i] - means[i], deadzone), -tables.latent_symbol_max, tables.latent_symbol_max);
       }
     }
   }
@@ -136,7 +146,7 @@ async function roundTrip(image, quality, sessions, cards) {
   const { hyper_latent: z } = await sessions.hyper_analysis.run({ gained_latent: gained });
   const zHat = quantizeHyperLatent(z, cards.hyperDecoder.input_max);
   const { mean, log_scale: logScale } = await sessions.hyper_decoder.run({ quantized_hyper_latent: zHat });
-  const quantized = quantizeLatent(gained, mean, logScale, cards);
+  const quantized = quantizeLatent(gained, mean, logScale, lowRateDeadzone(t, cards.gains), cards);
   const tables = cards.entropyTables;
   const zPlane = z.dims[2] * z.dims[3];
   const zSymbols = Float64Array.from(zHat.data, Number);
