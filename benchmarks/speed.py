@@ -10,7 +10,7 @@ image).
 
 Usage::
 
-    python benchmarks/speed.py [DIR] [--images 4] [--repeats 5] [--size 768x512] [--quality 75]
+    python benchmarks/speed.py [DIR] [--images 4] [--repeats 5] [--rounds 3] [--size 768x512] [--quality 75]
                                [--configs aecodec-torch-1t,...,avif] [--baseline aecodec-torch-2t]
                                [--out benchmarks/results]
 
@@ -21,7 +21,9 @@ torch (``torch.set_num_threads``), onnxruntime (intra-op threads, ``AECODEC_ONNX
 and numpy's BLAS (the integer hyper-decoder) alike; Pillow's codecs run single-threaded
 (JPEG quality Q; WebP method 6; AVIF speed 6 with ``max_threads=1``: the settings of
 ``rd_codecs.py``). Every image is coded once untimed (model loading, session creation,
-caches), then ``--repeats`` times timed.
+caches), then ``--repeats`` times timed. The configurations run in turn, ``--rounds`` times
+over, and each one's timings are pooled over its rounds, so that a burst of load on the
+shared host slows every configuration a little rather than one of them a lot.
 
 Writes ``speed.csv`` and ``speed.json`` to ``--out`` and prints Markdown tables (progress
 goes to stderr). Running it as a script puts this folder on ``sys.path``, which is how the
@@ -233,6 +235,23 @@ def run_config(config: Config, images_file: Path, repeats: int, quality: int) ->
     return json.loads(result.stdout)
 
 
+def pool(earlier: dict | None, later: dict) -> dict:
+    """Two runs of one configuration as one: timings pooled, the larger peak RSS.
+
+    The host is shared, so a burst of someone else's load can slow one run; running every
+    configuration in each of several rounds, in turn, spreads such bursts over all of them
+    instead of handing them to whichever configuration was running.
+    """
+    if earlier is None:
+        return later
+    pooled = dict(earlier)
+    for key in ("encode_ms", "decode_ms", *PROFILE_PARTS):
+        if key in later:
+            pooled[key] = earlier[key] + later[key]
+    pooled["peak_rss_mb"] = max(earlier["peak_rss_mb"], later["peak_rss_mb"])
+    return pooled
+
+
 def summarise(config: Config, measured: dict) -> dict:
     """One result row: medians of the timings, means of bpp and PSNR."""
     row = {"config": config.name, "codec": config.codec, "backend": config.backend or "", "threads": config.threads}
@@ -343,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("folder", type=Path, nargs="?", default=DEFAULT_FOLDER, metavar="DIR", help="folder of photos (default: %(default)s)")
     parser.add_argument("--images", type=int, default=4, metavar="N", help="photos to use, spread over the folder (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=5, metavar="N", help="timed round trips per photo (default: %(default)s)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, metavar="N", help="runs of every configuration, taken in turn (default: %(default)s)"
+    )
     parser.add_argument("--size", type=parse_size, default=(768, 512), metavar="WxH", help="photo size (default: 768x512)")
     parser.add_argument("--quality", type=int, default=75, metavar="Q", help="quality of every codec (default: %(default)s)")
     parser.add_argument("--configs", type=parse_configs, default=list(CONFIGS), help=f"comma-separated (default: {','.join(CONFIGS)})")
@@ -372,8 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return _child_main(args)
-    if args.images < 1 or args.repeats < 1:
-        parser.error("--images and --repeats must be at least 1")
+    if min(args.images, args.repeats, args.rounds) < 1:
+        parser.error("--images, --repeats and --rounds must be at least 1")
     if args.baseline not in args.configs:
         parser.error(f"--baseline {args.baseline} is not among the measured configurations")
     if not args.folder.is_dir():
@@ -386,14 +408,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     width, height = args.size
-    rows = []
     with tempfile.TemporaryDirectory() as scratch:
         images_file = Path(scratch) / "images.npy"
         np.save(images_file, np.stack([fit(load_rgb(path), width, height) for path in paths]))
-        for name in args.configs:
-            started = time.perf_counter()
-            rows.append(summarise(CONFIGS[name], run_config(CONFIGS[name], images_file, args.repeats, args.quality)))
-            log(f"{name}: {time.perf_counter() - started:.1f} s")
+        measured: dict[str, dict] = {}
+        for round_number in range(1, args.rounds + 1):
+            for name in args.configs:
+                started = time.perf_counter()
+                measured[name] = pool(measured.get(name), run_config(CONFIGS[name], images_file, args.repeats, args.quality))
+                log(f"round {round_number}/{args.rounds}, {name}: {time.perf_counter() - started:.1f} s")
+        rows = [summarise(CONFIGS[name], measured[name]) for name in args.configs]
     add_ratios(rows, args.baseline)
     document = {
         "name": "speed",
@@ -403,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "images": [path.name for path in paths],
             "size": f"{width}x{height}",
             "repeats": args.repeats,
+            "rounds": args.rounds,
             "quality": args.quality,
             "baseline": args.baseline,
             "configs": [asdict(CONFIGS[name]) for name in args.configs],
@@ -416,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "speed.json").write_text(json.dumps(document, indent=2) + "\n")
     log(f"wrote {args.out / 'speed.csv'} and {args.out / 'speed.json'}")
 
-    print(f"## Speed at {width}×{height}: {len(paths)} photo(s), quality {args.quality}, median of {args.repeats} repeat(s)\n")
+    print(f"## Speed at {width}×{height}: {len(paths)} photo(s), quality {args.quality}, median of {args.repeats} repeat(s) × {args.rounds} round(s)\n")
     print(f"Speedups are against {args.baseline} (its ms / the configuration's ms).\n")
     print(markdown(rows, ("config", "threads", "encode_ms", "decode_ms", "encode_speedup", "decode_speedup", "peak_rss_mb", "bpp", "psnr")))
     print("\n### aecodec decode profile (ms; the hyper-decoder is part of entropy decoding)\n")

@@ -216,3 +216,30 @@ def test_export_command_skips_current_graphs_and_reports_errors(exported, model_
     assert result.exit_code == 0 and "up to date" in result.output
     result = runner.invoke(export_command, ["--model", "no-such-model"])
     assert result.exit_code == 1 and "Error: unknown model 'no-such-model'" in result.output
+
+
+@pytest.mark.parametrize("out_channels", [16, 3])  # four phase convolutions / one combined convolution
+def test_transposed_convolutions_are_split_into_phases_exactly(tmp_path, out_channels):
+    import onnxruntime
+    import torch
+
+    from aecodec.layers import deconv
+    from aecodec.runtime.onnx_export import _split_transposed_convolutions
+
+    torch.manual_seed(0)
+    layer = deconv(16, out_channels).eval()
+    x = torch.randn(1, 16, 7, 9)
+    path = tmp_path / "deconv.onnx"
+    torch.onnx.export(layer, (x,), str(path), input_names=["x"], output_names=["y"], dynamo=False, opset_version=18,
+                      dynamic_axes={"x": {2: "h", 3: "w"}})
+    model = _split_transposed_convolutions(onnx.load(str(path)))
+    onnx.checker.check_model(model, full_check=True)
+    assert "ConvTranspose" not in {node.op_type for node in model.graph.node}
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for height, width in ((7, 9), (4, 13)):
+        probe = torch.randn(1, 16, height, width)
+        with torch.no_grad():
+            expected = layer(probe).numpy()
+        (actual,) = session.run(None, {"x": probe.numpy()})
+        assert actual.shape == expected.shape == (1, out_channels, 2 * height, 2 * width)
+        np.testing.assert_allclose(actual, expected, atol=1e-5)
