@@ -179,3 +179,38 @@ def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tm
     finally:
         zoo._read_manifest.cache_clear()
         load_head.cache_clear()
+
+
+def test_fine_tuning_the_backbone_moves_g_a_resumes_from_a_frozen_run_and_cannot_ship(tmp_path):
+    """The measuring option: g_a moves and is checkpointed, and the release refuses the result."""
+    import click
+
+    from aecodec import zoo
+    from aecodec.heads.backbone import backbone_arrays
+    from aecodec.heads.config import HeadConfig
+    from aecodec.train.head_loop import train_head
+    from aecodec.train.release_head import release_head
+
+    write_photos(tmp_path / "train", count=2, size=(72, 64))
+    write_photos(tmp_path / "val", count=1, size=(64, 64), seed=9)
+    backbone = zoo.entry(zoo.default_model_id()).file
+    frozen = HeadTrainConfig(
+        str(tmp_path / "train"), str(tmp_path / "val"), str(backbone), head=HeadConfig(task="denoise", widths=(4, 4, 4, 4, 4)),
+        crop=32, batch=2, steps=2, warmup=1, lr=1e-3, validate_every=100, bf16=False, threads=1, checkpoint_minutes=0.0,
+    )
+    train_head(frozen, tmp_path / "run", log=lambda message: None)
+    assert "backbone" not in torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    tuned = replace(frozen, steps=4, backbone_lr_scale=0.5)
+    messages = []
+    checkpoint = train_head(tuned, tmp_path / "run", log=messages.append)  # fine-tuning picks up the frozen run
+    assert any("resumed from step 2" in m for m in messages)
+    state = torch.load(checkpoint, weights_only=False)
+    shipped = backbone_arrays(zoo.load_arrays(zoo.default_model_id()))
+    moved = max(float((state["backbone"][name] - torch.from_numpy(np.array(value))).abs().max()) for name, value in shipped.items())
+    assert 0 < moved <= 2 * 2 * 0.5 * tuned.lr  # two Adam steps at half the head's learning rate
+    assert len(state["optimizer"]["param_groups"]) == 2
+    train_head(replace(tuned, steps=5), tmp_path / "run", log=lambda message: None)  # and resumes as a fine-tuning run
+    with pytest.raises(InputError, match="fine-tunes g_a"):
+        train_head(replace(frozen, steps=6), tmp_path / "run", log=lambda message: None)
+    with pytest.raises(click.ClickException, match="fine-tuned g_a"):
+        release_head(checkpoint, "tiny", "", "", 0.5, {"models": {}})

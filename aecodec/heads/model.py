@@ -124,17 +124,25 @@ class RestorationHead(nn.Module):
 
 
 class BackboneAndHead(nn.Module):
-    """The frozen backbone g_a followed by a head: what inference (and ONNX export) runs."""
+    """The backbone g_a followed by a head: what inference (and ONNX export) runs.
 
-    def __init__(self, backbone: AnalysisTransform, head: RestorationHead) -> None:
+    Args:
+        backbone: The codec's g_a.
+        head: The task head.
+        train_backbone: Let gradients reach g_a (only to measure what freezing it costs;
+            shipped heads always run on the frozen codec g_a).
+    """
+
+    def __init__(self, backbone: AnalysisTransform, head: RestorationHead, train_backbone: bool = False) -> None:
         super().__init__()
-        self.backbone = backbone.requires_grad_(False).eval()
+        self.backbone = backbone.requires_grad_(train_backbone).eval()
         self.head = head
+        self.train_backbone = train_backbone
 
     def forward(self, x: torch.Tensor, noise_level: torch.Tensor | None = None) -> torch.Tensor:
-        with torch.no_grad():
+        with torch.set_grad_enabled(self.train_backbone and torch.is_grad_enabled()):
             features = self.backbone.features(x)
-        return self.head(x, [f.detach() for f in features], noise_level)
+        return self.head(x, features, noise_level)
 
 
 def load_backbone(codec_arrays: dict, n: int, m: int) -> AnalysisTransform:

@@ -95,6 +95,10 @@ class HeadTrainConfig(Schedule):
             records their hash.
         head: Architecture and task of the head.
         temperature: Annealed-mean temperature used by the colorize head's validation.
+        backbone_lr_scale: 0 keeps g_a frozen, as every shipped head is. Above 0, g_a is
+            fine-tuned with the head at this fraction of its learning rate: this only
+            measures what freezing costs, since such a head needs its own g_a and cannot
+            ship beside the codec's (``release_head`` refuses it).
     """
 
     train_dir: str
@@ -102,6 +106,7 @@ class HeadTrainConfig(Schedule):
     backbone: str
     head: HeadConfig = field(default_factory=HeadConfig)
     temperature: float = 0.4
+    backbone_lr_scale: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path) -> "HeadTrainConfig":

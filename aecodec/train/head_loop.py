@@ -1,7 +1,8 @@
 """Resumable training of a restoration head over the codec's frozen backbone.
 
 Each step draws clean crops, degrades them on the fly (:mod:`aecodec.train.degrade`) and
-trains the head only: the denoise head on the MSE of the restored crop, the colorize head
+trains the head only (``backbone_lr_scale`` > 0 fine-tunes g_a too, which only serves to
+measure what freezing it costs): the denoise head on the MSE of the restored crop, the colorize head
 on the cross-entropy between its chroma-bin logits and soft-encoded true chroma (each
 pixel's chroma spread over nearby bins by a Gaussian, so neighbouring bins are not
 counted as wholly wrong). The run folder has the same files as a codec run:
@@ -21,6 +22,7 @@ import torch
 from torch.nn import functional as F
 
 from aecodec.codecs.registry import read_meta
+from aecodec.errors import InputError
 from aecodec.heads import chroma
 from aecodec.heads.config import NOISE_SCALE
 from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
@@ -131,9 +133,12 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
     codec_config = read_meta(codec_arrays)["config"]
     backbone = load_backbone(codec_arrays, codec_config["n"], codec_config["m"])
     head = RestorationHead(config.head, codec_config["n"], codec_config["m"])
-    model = BackboneAndHead(backbone, head).to(memory_format=torch.channels_last)
-    ema = BackboneAndHead(backbone, copy.deepcopy(head))
+    train_backbone = config.backbone_lr_scale > 0
+    model = BackboneAndHead(backbone, head, train_backbone).to(memory_format=torch.channels_last)
+    ema = copy.deepcopy(model)  # its own g_a, which only moves when g_a is trained
+    trained, trained_ema = (model, ema) if train_backbone else (head, ema.head)
     optimizer = torch.optim.Adam(head.parameters(), lr=config.lr)
+    backbone_group = {"params": list(backbone.parameters()), "lr_scale": config.backbone_lr_scale}
     sampler = CropSampler(config.train_dir, config.crop, config.min_downscale, config.seed)
     task = _Task(config, np.random.default_rng(config.seed + 1))
     val_photos = [load_rgb(p) for p in list_photos(config.val_dir)[::4]]
@@ -142,12 +147,20 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
         state = torch.load(checkpoint_path, weights_only=False)
         head.load_state_dict(state["head"])
         ema.head.load_state_dict(state["ema"])
+        if "backbone" in state:  # a run that fine-tunes g_a
+            if not train_backbone:
+                raise InputError(f"{checkpoint_path} fine-tunes g_a, but the config freezes it (backbone_lr_scale = 0)")
+            backbone.load_state_dict(state["backbone"])
+            ema.backbone.load_state_dict(state["ema_backbone"])
+            optimizer.add_param_group(backbone_group)
         optimizer.load_state_dict(state["optimizer"])
         sampler.rng.bit_generator.state = state["sampler_rng"]
         task.rng.bit_generator.state = state["task_rng"]
         torch.set_rng_state(state["torch_rng"])
         step, cpu_before = state["step"], state["cpu_seconds"]
         log(f"resumed from step {step} ({cpu_before / 3600:.2f} CPU-h)")
+    if train_backbone and len(optimizer.param_groups) == 1:
+        optimizer.add_param_group(backbone_group)  # fine-tuning starts here, also from a frozen run's checkpoint
     cpu_start = cpu_seconds()
     last_save = time.monotonic()
 
@@ -166,6 +179,7 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
                 "torch_rng": torch.get_rng_state(),
                 "step": step,
                 "cpu_seconds": cpu_hours() * 3600,
+                **({"backbone": backbone.state_dict(), "ema_backbone": ema.backbone.state_dict()} if train_backbone else {}),
             },
             checkpoint_path,
         )
@@ -173,12 +187,12 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
     running = []
     while step < config.steps:
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, config)
+            group["lr"] = learning_rate(step, config) * group.get("lr_scale", 1.0)
         x, level, target = task.inputs(sampler.crops(config.batch))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             output = model(x, level)
         loss = task.loss(output, target)
-        if not apply_step(optimizer, loss, head, ema.head, config):
+        if not apply_step(optimizer, loss, trained, trained_ema, config):
             log(f"step {step}: non-finite gradient, step skipped")
             continue
         step += 1

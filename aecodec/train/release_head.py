@@ -53,6 +53,8 @@ def release_head(
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     train_config = config_dict(state["config"])
     head_config = HeadConfig(**config_dict(train_config["head"]))
+    if train_config.get("backbone_lr_scale", 0.0) > 0:
+        raise click.ClickException("this run fine-tuned g_a: its head needs that g_a, which the codec does not ship")
     backbone = _backbone_record(train_config["backbone"], manifest)
     weights = {name: tensor.float().contiguous().numpy() for name, tensor in state["ema"].items()}
     meta = {"architecture": HEAD_ARCHITECTURE, "config": head_config.to_dict(), "backbone": backbone, "temperature": temperature}
