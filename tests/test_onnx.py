@@ -219,20 +219,17 @@ def test_export_command_skips_current_graphs_and_reports_errors(exported, model_
 
 
 @pytest.mark.parametrize("out_channels", [16, 3])  # four phase convolutions / one combined convolution
-def test_transposed_convolutions_are_split_into_phases_exactly(tmp_path, out_channels):
+def test_transposed_convolutions_are_split_into_phases_exactly(out_channels):
     import onnxruntime
     import torch
 
     from aecodec.layers import deconv
-    from aecodec.runtime.onnx_export import _split_transposed_convolutions
+    from aecodec.runtime.onnx_export import _export_torch, _split_transposed_convolutions, _TorchGraph
 
     torch.manual_seed(0)
     layer = deconv(16, out_channels).eval()
-    x = torch.randn(1, 16, 7, 9)
-    path = tmp_path / "deconv.onnx"
-    torch.onnx.export(layer, (x,), str(path), input_names=["x"], output_names=["y"], dynamo=False, opset_version=18,
-                      dynamic_axes={"x": {2: "h", 3: "w"}})
-    model = _split_transposed_convolutions(onnx.load(str(path)))
+    graph = _TorchGraph(layer, {"x": torch.randn(1, 16, 7, 9)}, {"x": [1, 16, "height", "width"], "y": [1, out_channels, "height2", "width2"]})
+    model = _split_transposed_convolutions(_export_torch(graph))
     onnx.checker.check_model(model, full_check=True)
     assert "ConvTranspose" not in {node.op_type for node in model.graph.node}
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])

@@ -46,7 +46,7 @@ QUALITY_MAX = 100.0
 # for 27 % of recomputed overlap.
 ANALYSIS_TILE = 512  # pixels, a multiple of the stride
 ANALYSIS_MARGIN = 32  # pixels, a multiple of the stride
-SYNTHESIS_TILE = 48  # latent elements (768 pixels: a 768×512 photo is one tile; 1.1× faster than 512, +60 MiB)
+SYNTHESIS_TILE = 48  # latent elements (768 pixels: a 768×512 photo is one tile; 1.1× faster than 512, +60–75 MiB)
 SYNTHESIS_MARGIN = 2  # latent elements
 # Tiles of the integer h_s: three 3×3 convolutions at 1×, 2× and 4× the z grid see ±1.75 z
 # elements, so a margin of 2 makes tiling bit-exact (it is integer arithmetic).
