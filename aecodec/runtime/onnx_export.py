@@ -260,7 +260,7 @@ def _split_transposed_convolutions(model: onnx.ModelProto) -> onnx.ModelProto:
         taps = [_phase_taps(kernel, padding, phase) for phase in (0, 1)]
         before, after = max(tap[1] for tap in taps), max(tap[2] for tap in taps)
         window = before + 1 + after
-        phases = []  # (name, kernel in its own window, pads) per phase, row-major as DCR expects
+        phases = []  # (kernel (out, in, rows, cols), pads) per phase, row-major as DCR expects
         for row_taps, top, bottom in taps:
             for col_taps, left, right in taps:
                 phase_weight = weight[:, :, row_taps][:, :, :, col_taps].transpose(1, 0, 2, 3)
