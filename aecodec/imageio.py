@@ -79,6 +79,17 @@ def open_image(path: str | Path) -> Image.Image:
         raise InputError(f"cannot read image {path}: {exc}") from exc
 
 
+def pad_edges(rgb: np.ndarray, multiple: int) -> np.ndarray:
+    """(H, W, C) → (H', W', C), H' and W' the next multiples of ``multiple``, by repeating the last row and column.
+
+    The one padding rule of the codec and the heads: networks need sizes divisible by their
+    stride, and repeating edges (rather than zeros) keeps the padding cheap to code and free
+    of artificial edges. The dtype is kept, so a large uint8 image never exists in float.
+    """
+    height, width = rgb.shape[:2]
+    return np.pad(rgb, ((0, -height % multiple), (0, -width % multiple), (0, 0)), mode="edge")
+
+
 def to_u8(image: np.ndarray) -> np.ndarray:
     """Clip and round a float image on the 0–255 scale to 8 bits, as saving it would."""
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)

@@ -50,14 +50,8 @@ def _check_size(prepared: imageio.PreparedImage) -> None:
 
 
 def _pad(rgb: np.ndarray, multiple: int) -> np.ndarray:
-    """(H, W, 3) uint8 → (3, H', W') uint8, edge-padded to ``multiple``.
-
-    It stays uint8: the codec converts one tile at a time, so a large image never exists
-    in float.
-    """
-    height, width = rgb.shape[:2]
-    padded = np.pad(rgb, ((0, -height % multiple), (0, -width % multiple), (0, 0)), mode="edge")
-    return padded.transpose(2, 0, 1)
+    """(H, W, 3) uint8 → (3, H', W') uint8, edge-padded to ``multiple`` (the codec converts tiles to float)."""
+    return imageio.pad_edges(rgb, multiple).transpose(2, 0, 1)
 
 
 def compress(

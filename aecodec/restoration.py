@@ -62,7 +62,7 @@ def run_tiled(
         (H, W, 3) uint8.
     """
     height, width = image.shape[:2]
-    padded = np.pad(image, ((0, -height % STRIDE), (0, -width % STRIDE), (0, 0)), mode="edge")
+    padded = imageio.pad_edges(image, STRIDE)
     out = np.empty((height, width, 3), dtype=np.uint8)
     for rows in spans(padded.shape[0], TILE, MARGIN):
         for cols in spans(padded.shape[1], TILE, MARGIN):

@@ -33,7 +33,7 @@ if str(_REPO_ROOT) not in sys.path:
 
 from aecodec import zoo  # noqa: E402
 from aecodec.codecs.frozen import QUALITY_MIN  # noqa: E402
-from aecodec.imageio import to_u8  # noqa: E402
+from aecodec.imageio import pad_edges, to_u8  # noqa: E402
 from aecodec.metrics import psnr  # noqa: E402
 from rd import list_images, load_rgb  # noqa: E402
 
@@ -46,9 +46,7 @@ def floats(text: str) -> list[float]:
 def measure(codec, image: np.ndarray, pairs: list[tuple[float, float]]) -> dict[tuple[float, float], tuple[float, float]]:
     """(bits per pixel, PSNR-RGB) of one (H, W, 3) uint8 image at every (t, δ) pair."""
     height, width = image.shape[:2]
-    stride = codec.stride
-    padded = np.pad(image, ((0, -height % stride), (0, -width % stride), (0, 0)), mode="edge").transpose(2, 0, 1)
-    latent = codec.analyse(np.ascontiguousarray(padded))
+    latent = codec.analyse(np.ascontiguousarray(pad_edges(image, codec.stride).transpose(2, 0, 1)))
     results = {}
     for t, deadzone in pairs:
         at_t = copy.copy(codec)

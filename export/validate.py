@@ -35,6 +35,7 @@ from PIL import Image
 import aecodec
 from aecodec import bitstream, pipeline, zoo
 from aecodec.codecs.frozen import CodedLatents, interpolate_gain
+from aecodec.imageio import pad_edges
 from aecodec.runtime import onnx_files
 from aecodec.metrics import psnr
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
@@ -62,8 +63,7 @@ def _crops(count: int, rng: np.random.Generator) -> list[np.ndarray]:
 
 def _padded(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 → (3, H', W') float32 in [0, 1], edge-padded to ×16 like the pipeline."""
-    height, width = rgb.shape[:2]
-    return np.pad(rgb, ((0, -height % 16), (0, -width % 16), (0, 0)), mode="edge").transpose(2, 0, 1).astype(np.float32) / 255
+    return pad_edges(rgb, 16).transpose(2, 0, 1).astype(np.float32) / 255
 
 
 def _diff(a: np.ndarray, b: np.ndarray) -> float:

@@ -25,8 +25,11 @@ from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.entropy.tables import ESCAPE_VALUE_BITS, PRECISION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, SCALE_LOG_MIN, PMFTables
 
 EXPORT_RECORD = "export.json"
-LAYOUT = 3  # bumped whenever graphs or cards change meaning; 3: gains.json gained low_rate_deadzone
-"""Version of what a graph folder holds; 2: analysis.onnx outputs all four backbone stages."""
+LAYOUT = 3
+"""Version of what a graph folder holds, bumped whenever graphs or cards change meaning.
+
+2: analysis.onnx outputs all four backbone stages; 3: gains.json gained low_rate_deadzone.
+"""
 ONNX_FOLDER = "onnx"
 
 # One graph per network; the float ones are rate-free (the host applies the gains), so the
