@@ -104,10 +104,19 @@ def default_model_id() -> str:
 
 
 def entry(model_id: str) -> ModelEntry:
-    """The manifest entry of a codec or head."""
+    """The manifest entry of a codec or head.
+
+    Raises:
+        WeightsMismatchError: The model is not installed; for a model the manifest lists as
+            retired (removed to keep the weights small), the message names the aecodec
+            release that still ships it and so decodes its files.
+    """
     for candidate in models() + heads():
         if candidate.model_id == model_id:
             return candidate
+    retired = _manifest().get("retired", {}).get(model_id)
+    if retired:
+        raise WeightsMismatchError(f"model {model_id!r} is no longer shipped; files written with it decode with {retired['decoded_by']}")
     raise WeightsMismatchError(f"unknown model {model_id!r}; `aecodec models` lists the installed ones")
 
 

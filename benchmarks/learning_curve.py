@@ -9,11 +9,17 @@ crops of the validation photos). This script tabulates and plots those lines.
 
 Usage::
 
-    python benchmarks/learning_curve.py RUN_DIR [--out benchmarks/results]
+    python benchmarks/learning_curve.py RUN_DIR [RUN_DIR ...] [--out benchmarks/results]
 
-Writes ``learning-curve.csv`` (step, cpu_hours, then ``bpp_t<t>`` and ``psnr_t<t>`` for every
-rate parameter; empty where a line lacks that ``t``) and ``learning-curve.png`` (PSNR and bpp
-against CPU-hours, one line per ``t``) to ``--out``. Reading ``curve.jsonl`` while training is
+Several run folders form a lineage (each run started from the weights the previous one
+released, ``init_from``): their CPU-hours are chained, so the curve shows what the shipped
+model cost in total. Writes ``learning-curve.csv`` (run, step, cpu_hours, then ``bpp_t<t>``
+and ``psnr_t<t>`` for every rate parameter, empty where a line lacks that ``t``, then
+``psnr_at_<r>bpp``: PSNR at the fixed rates r, interpolated) and ``learning-curve.png`` (PSNR
+and bpp per ``t``, and PSNR at the fixed rates, against CPU-hours; runs separated by dashed
+lines) to ``--out``. The fixed-rate PSNR is the one number per validation that rate–distortion
+progress can be read from: a run that saves bits at equal PSNR raises it, and it compares
+runs whose rate parameters stand for different λ. Reading ``curve.jsonl`` while training is
 still appending to it is fine: an unfinished last line is skipped with a warning.
 """
 
@@ -22,11 +28,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+FIXED_RATES = (0.25, 0.5, 1.0)  # bpp
 CURVE_FILE = "curve.jsonl"
 CSV_NAME = "learning-curve.csv"
 PLOT_NAME = "learning-curve.png"
@@ -48,6 +56,7 @@ class Record:
     step: int
     cpu_hours: float
     points: tuple[RatePoint, ...]
+    run: str = ""
 
     def at(self, t: float) -> RatePoint | None:
         """The point of rate parameter ``t``, or None if this validation did not include it."""
@@ -110,6 +119,32 @@ def read_curve(path: Path, warn: Callable[[str], None] = _to_stderr) -> list[Rec
     return [by_step[step] for step in sorted(by_step)]
 
 
+def chain(runs: Sequence[tuple[str, Sequence[Record]]]) -> list[Record]:
+    """One curve from a lineage of runs: each run's CPU-hours start where the previous run's ended.
+
+    Args:
+        runs: ``(run name, records)`` in lineage order, each non-empty.
+
+    Returns:
+        All records, tagged with their run, CPU-hours counted from the first run's start.
+    """
+    chained, offset = [], 0.0
+    for name, records in runs:
+        chained += [replace(record, run=name, cpu_hours=record.cpu_hours + offset) for record in records]
+        offset = chained[-1].cpu_hours
+    return chained
+
+
+def psnr_at(record: Record, bpp: float) -> float | None:
+    """PSNR at ``bpp``, linear in log(bpp) between the two validated rates around it; None outside them."""
+    points = sorted(record.points, key=lambda p: p.bpp)
+    for low, high in zip(points, points[1:]):
+        if low.bpp <= bpp <= high.bpp and low.bpp < high.bpp:
+            fraction = math.log(bpp / low.bpp) / math.log(high.bpp / low.bpp)
+            return low.psnr + fraction * (high.psnr - low.psnr)
+    return None
+
+
 def rate_parameters(records: Sequence[Record]) -> list[float]:
     """Every rate parameter ``t`` that occurs in ``records``, ascending."""
     return sorted({p.t for record in records for p in record.points})
@@ -130,20 +165,22 @@ def write_csv(path: Path, records: Sequence[Record], ts: Sequence[float]) -> Non
     """
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["step", "cpu_hours", *(f"{name}_t{t:g}" for t in ts for name in ("bpp", "psnr"))])
+        fixed = [f"psnr_at_{rate:g}bpp" for rate in FIXED_RATES]
+        writer.writerow(["run", "step", "cpu_hours", *(f"{name}_t{t:g}" for t in ts for name in ("bpp", "psnr")), *fixed])
         for record in records:
-            cells = [str(record.step), f"{record.cpu_hours:.4f}"]
+            cells = [record.run, str(record.step), f"{record.cpu_hours:.4f}"]
             for t in ts:
                 point = record.at(t)
                 if point is None:
                     cells += ["", ""]
                 else:
                     cells += [f"{point.bpp:.6f}", f"{point.psnr:.4f}"]
+            cells += ["" if (value := psnr_at(record, rate)) is None else f"{value:.4f}" for rate in FIXED_RATES]
             writer.writerow(cells)
 
 
 def write_plot(path: Path, records: Sequence[Record], ts: Sequence[float], title: str) -> None:
-    """PSNR (left) and estimated bpp (right) against CPU-hours, one line per rate parameter.
+    """PSNR and estimated bpp per rate parameter, and PSNR at :data:`FIXED_RATES`, against CPU-hours.
 
     Each PSNR line is labelled with the latest bpp of its ``t``, so the legend reads as the
     operating points the run has reached.
@@ -159,7 +196,7 @@ def write_plot(path: Path, records: Sequence[Record], ts: Sequence[float], title
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_psnr, ax_bpp) = plt.subplots(1, 2, figsize=(13, 5.2))
+    fig, (ax_psnr, ax_bpp, ax_fixed) = plt.subplots(1, 3, figsize=(18, 5.2))
     for t in ts:
         hours, bpps, psnrs = [], [], []
         for record in records:
@@ -172,13 +209,22 @@ def write_plot(path: Path, records: Sequence[Record], ts: Sequence[float], title
         style = {"marker": "o", "markersize": 3.5, "linewidth": 1.6}
         (line,) = ax_psnr.plot(hours, psnrs, label=f"t={t:g} (latest {last.bpp:.3f} bpp)", **style)
         ax_bpp.plot(hours, bpps, color=line.get_color(), label=f"t={t:g}", **style)
-    for ax, ylabel in ((ax_psnr, "PSNR-RGB [dB]"), (ax_bpp, "estimated bits per pixel")):
+    for rate in FIXED_RATES:
+        kept = [(record.cpu_hours, value) for record in records if (value := psnr_at(record, rate)) is not None]
+        ax_fixed.plot([h for h, _ in kept], [v for _, v in kept], marker="o", markersize=3.5, linewidth=1.6, label=f"{rate:g} bpp")
+    starts = [record for previous, record in zip([None, *records], records) if previous is not None and previous.run != record.run]
+    axes = ((ax_psnr, "PSNR-RGB [dB]"), (ax_bpp, "estimated bits per pixel"), (ax_fixed, "PSNR-RGB at a fixed rate [dB], interpolated"))
+    for ax, ylabel in axes:
+        for start in starts:
+            ax.axvline(start.cpu_hours, color="grey", linestyle="--", linewidth=0.8)
+            ax.annotate(start.run, (start.cpu_hours, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=8)
         ax.set_xlabel("CPU-hours")
         ax.set_ylabel(ylabel)
         ax.set_xlim(left=0.0)
         ax.grid(True, alpha=0.3)
     ax_psnr.legend(loc="lower right")
     ax_bpp.legend(loc="upper left")
+    ax_fixed.legend(loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -188,13 +234,13 @@ def write_plot(path: Path, records: Sequence[Record], ts: Sequence[float], title
 def build_parser() -> argparse.ArgumentParser:
     """The command line described in the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help=f"training run folder holding {CURVE_FILE}")
+    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help=f"training run folders holding {CURVE_FILE}, in lineage order")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output folder (default: %(default)s)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Read the run's learning curve, write the CSV and the plot, report them on stderr.
+    """Read the runs' learning curves, write the CSV and the plot, report them on stderr.
 
     Args:
         argv: command-line arguments without the program name; None reads ``sys.argv``.
@@ -204,20 +250,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    curve_path = args.run_dir / CURVE_FILE
-    if not curve_path.is_file():
-        parser.error(f"no {CURVE_FILE} in {args.run_dir}")
-    try:
-        records = read_curve(curve_path)
-    except (OSError, ValueError) as exc:
-        parser.error(str(exc))
-    if not records:
-        parser.error(f"{curve_path} has no records yet")
+    runs = []
+    for run_dir in args.run_dirs:
+        curve_path = run_dir / CURVE_FILE
+        if not curve_path.is_file():
+            parser.error(f"no {CURVE_FILE} in {run_dir}")
+        try:
+            run_records = read_curve(curve_path)
+        except (OSError, ValueError) as exc:
+            parser.error(str(exc))
+        if not run_records:
+            parser.error(f"{curve_path} has no records yet")
+        runs.append((run_dir.resolve().name, run_records))
+    records = chain(runs)
     ts = rate_parameters(records)
 
     last = records[-1]
-    run_name = args.run_dir.resolve().name
-    title = f"{run_name}: EMA validation, step {last.step}, {last.cpu_hours:.2f} CPU-hours"
+    run_name = " → ".join(name for name, _ in runs)
+    title = f"{run_name}: EMA validation, step {last.step}, {last.cpu_hours:.2f} CPU-hours in all"
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, plot_path = args.out / CSV_NAME, args.out / PLOT_NAME
     write_csv(csv_path, records, ts)

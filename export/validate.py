@@ -11,7 +11,9 @@ fails:
    ``TorchTransforms``.
 2. Whole codec: files compressed with one backend and decompressed with the other must give
    identical symbols (``FrozenHyperprior.decode_symbols``) and pixels within ±1 of 255.
-3. hyper_decoder.onnx must equal ``IntegerHyperSynthesis`` bit for bit on random ẑ.
+3. hyper_decoder.onnx must equal ``IntegerHyperSynthesis`` bit for bit on random ẑ, and for
+   a model with a checkerboard context model, context.onnx must equal
+   ``IntegerCheckerboardContext`` (as the codec applies it) bit for bit on random inputs.
 4. Restoration heads: max |onnxruntime − torch| of each installed head's output (backbone
    graph, then head graph) on the same crops.
 5. ``--node``: the Node.js example (export/node/roundtrip.js, after ``npm ci`` there) on the
@@ -35,6 +37,8 @@ from PIL import Image
 import aecodec
 from aecodec import bitstream, pipeline, zoo
 from aecodec.codecs.frozen import CodedLatents, interpolate_gain
+from aecodec.entropy.integer_context import IntegerCheckerboardContext
+from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.imageio import pad_edges
 from aecodec.runtime import onnx_files
 from aecodec.metrics import psnr
@@ -154,6 +158,35 @@ def hyper_rows(model_id: str, rng: np.random.Generator, threads: int) -> list[di
     return rows
 
 
+def refined_parameters(
+    network: IntegerCheckerboardContext, anchors: np.ndarray, mean: np.ndarray, log_scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What context.onnx must output for int64 inputs (M, H, W): the inputs at the anchors and,
+    at the other positions, μ + Δμ and clip(log σ) + Δlog σ, as ``FrozenHyperprior._refine_non_anchors``
+    applies the numpy network.
+    """
+    refined_mean, refined_log_scale = network.refine(anchors.astype(np.float64), mean, log_scale, slice(0, anchors.shape[1]))
+    return refined_mean.astype(np.int64), refined_log_scale
+
+
+def context_rows(model_id: str, rng: np.random.Generator, threads: int) -> list[dict]:
+    """context.onnx vs the numpy integer network on random inputs, within and far beyond its clip; none without a context model."""
+    codec = zoo.load_codec(model_id, "torch")
+    if codec.context is None:
+        return []
+    session = inference_session(onnx_files.onnx_dir(model_id) / onnx_files.CONTEXT, threads)
+    limit = int(codec.context.input_max * 2**ACTIVATION_FRACTION_BITS)
+    rows = []
+    for shape in [(1, 1), (1, 2), (3, 5), (8, 6)]:
+        for bound in (16 * 2**ACTIVATION_FRACTION_BITS, 4 * limit):
+            anchors, mean, log_scale = (rng.integers(-bound, bound + 1, size=(codec.latent_channels, *shape)) for _ in range(3))
+            expected = refined_parameters(codec.context, anchors, mean, log_scale)
+            actual = session.run(None, {"anchors": anchors[None], "mean": mean[None], "log_scale": log_scale[None]})
+            exact = all(np.array_equal(onnx_output[0], numpy_output) for onnx_output, numpy_output in zip(actual, expected))
+            rows.append({"latent grid": f"{shape[1]}×{shape[0]}", "|inputs| ≤": bound, "bit-exact": "yes" if exact else "NO"})
+    return rows
+
+
 def _node_roundtrip(source: Path, decoded: Path, quality: float, model_id: str, threads: int) -> dict:
     """Run export/node/roundtrip.js on one PNG; returns the report it prints."""
     command = [
@@ -245,18 +278,21 @@ def main() -> int:
     floats = float_rows(model_id, crops, rates, args.threads)
     codecs = codec_rows(model_id, crops)
     hyper = hyper_rows(model_id, rng, args.threads)
+    context = context_rows(model_id, rng, args.threads)
     heads = head_rows(crops, args.threads)
     node = node_rows(model_id, crops, args.threads) if args.node else []
     print_table(f"{model_id}: max |onnxruntime − torch| of the float graphs", floats)
     print_table(f"{model_id}: cross-backend decoding (pixels in 0–255)", codecs)
     print_table(f"{model_id}: hyper_decoder.onnx vs IntegerHyperSynthesis", hyper)
+    if context:
+        print_table(f"{model_id}: context.onnx vs IntegerCheckerboardContext", context)
     if heads:
         print_table("restoration heads: max |onnxruntime − torch| of the head outputs", heads)
     if node:
         print_table(f"{model_id}: Node.js example vs aecodec (torch backend), ideal bits", node)
     failures = [r for r in floats if max(v for k, v in r.items() if k not in ("size", "rate")) > FLOAT_TOLERANCE]
     failures += [r for r in codecs if "DIFFER" in r.values() or max(v for k, v in r.items() if "pixel" in k) > 1]
-    failures += [r for r in hyper if r["bit-exact"] != "yes"]
+    failures += [r for r in hyper + context if r["bit-exact"] != "yes"]
     failures += [r for r in heads if r["output"] > HEAD_TOLERANCE]
     failures += [r for r in node if r["max |Δpixel|"] > 1 or r["Δbits (relative)"] > BITS_TOLERANCE]
     print(f"\n{'FAILED: ' + str(len(failures)) + ' rows' if failures else 'all checks passed'}")

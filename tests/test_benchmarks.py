@@ -62,7 +62,8 @@ def test_speed_benchmark_smoke_run_writes_csv_json_and_profile(tmp_path, capsys)
     write_photos(images, count=2, size=(80, 64))
     out = tmp_path / "results"
     with loaded_script(SPEED_SCRIPT, "speed_benchmark", siblings=("rd", "rd_codecs", "rd_report")) as module:
-        status = module.main([str(images), "--images", "1", "--repeats", "1", "--size", "64x48", "--out", str(out)])
+        # One sample per configuration: medians of several would not add up exactly under load.
+        status = module.main([str(images), "--images", "1", "--repeats", "1", "--rounds", "1", "--size", "64x48", "--out", str(out)])
         configs = list(module.CONFIGS)
     assert status == 0
     rows = list(csv.DictReader((out / "speed.csv").open()))
@@ -72,7 +73,7 @@ def test_speed_benchmark_smoke_run_writes_csv_json_and_profile(tmp_path, capsys)
     assert float(baseline["decode_speedup"]) == 1.0
     for row in (r for r in rows if r["codec"] == "aecodec"):
         parts = float(row["entropy_ms"]) + float(row["synthesis_ms"]) + float(row["rest_ms"])
-        assert parts == pytest.approx(float(row["decode_ms"]), rel=0.2)
+        assert parts == pytest.approx(float(row["decode_ms"]), rel=1e-6) and float(row["rest_ms"]) >= 0
         assert row["torch_imported"] == str(row["backend"] == "torch")
     document = json.loads((out / "speed.json").read_text())
     assert document["settings"]["size"] == "64x48" and document["settings"]["baseline"] == "aecodec-torch-2t"
@@ -99,3 +100,26 @@ def test_restore_benchmark_smoke_run_writes_json_csv_and_picture(tmp_path):
     rows = list(csv.DictReader((out / "restore-images.csv").open()))
     assert {row["task"] for row in rows} == {"denoise", "jpeg", "colorize"}
     assert Image.open(out / "restore-images.png").size[0] > 100
+
+
+def test_learning_curve_chains_a_lineage_and_reads_psnr_at_fixed_rates(tmp_path):
+    """Each run's CPU-hours continue the previous run's; fixed-rate PSNR interpolates in log(bpp)."""
+    runs = []
+    for name, psnr_offset in (("parent", 0.0), ("child", 1.0)):
+        run = tmp_path / name
+        run.mkdir()
+        lines = [
+            {"step": step, "cpu_hours": hours, "points": [{"t": 0.0, "bpp": 0.2, "psnr": 25.0 + psnr_offset}, {"t": 7.0, "bpp": 0.8, "psnr": 31.0 + psnr_offset}]}
+            for step, hours in ((1000, 0.5), (2000, 1.0))
+        ]
+        (run / "curve.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+        runs.append(run)
+    with loaded_script(BENCHMARKS / "learning_curve.py", "learning_curve") as module:
+        assert module.main([*map(str, runs), "--out", str(tmp_path / "out")]) == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "learning-curve.csv").open()))
+    assert [(row["run"], float(row["cpu_hours"])) for row in rows] == [("parent", 0.5), ("parent", 1.0), ("child", 1.5), ("child", 2.0)]
+    assert float(rows[0]["psnr_at_0.5bpp"]) == pytest.approx(25.0 + 6.0 * np.log(0.5 / 0.2) / np.log(4.0))
+    assert float(rows[0]["psnr_at_0.25bpp"]) == pytest.approx(25.0 + 6.0 * np.log(0.25 / 0.2) / np.log(4.0))
+    assert float(rows[2]["psnr_at_0.25bpp"]) == pytest.approx(float(rows[0]["psnr_at_0.25bpp"]) + 1.0)
+    assert rows[0]["psnr_at_1bpp"] == ""  # outside the validated rates
+    assert (tmp_path / "out" / "learning-curve.png").stat().st_size > 0

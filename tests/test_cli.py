@@ -240,6 +240,13 @@ def test_decompress_unknown_extension(tmp_path, aec_file):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec"]
 
 
+def test_a_file_of_a_retired_model_names_the_release_that_decodes_it(tmp_path):
+    """hyperprior-v1 left the weights to keep them small; its files get a one-line pointer."""
+    result = run("decompress", REPO / "tests" / "expected" / "retired-hyperprior-v1.aec", "-o", tmp_path / "out.png")
+    assert_error(result, "model 'hyperprior-v1' is no longer shipped; files written with it decode with aecodec 0.1.0")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_decompress_rgba_to_jpeg_is_an_error_without_debris(tmp_path):
     rgba = np.dstack([synthetic_photo(32, 32, seed=2), np.full((32, 32), 128, np.uint8)])
     import aecodec

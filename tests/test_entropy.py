@@ -74,6 +74,29 @@ def test_coder_detects_missing_or_extra_escape_values(tables):
         coder.decode(data, index, np.append(escapes, 7))
 
 
+def test_passes_share_one_stream_and_decode_one_at_a_time(tables):
+    """The second pass's tables may depend on the first pass's symbols; escapes span both passes."""
+    coder = TableCoder(tables)
+    rng = np.random.default_rng(5)
+    first = rng.integers(-3, 4, 50)
+    first[7] = 90000  # escaped
+    first_index = rng.integers(32, 64, 50)  # scales wide enough that only the planted values escape
+    second = rng.integers(-3, 4, 40)
+    second[0] = -70000  # escaped
+    second_index = 32 + np.abs(first[:40]) % 32  # chosen from the first pass
+    data, escapes = coder.encode_passes([(first, first_index), (second, second_index)])
+    assert len(escapes) == 2
+    decoder = coder.decoder(data, escapes)
+    decoded_first = decoder.decode(first_index)
+    decoded_second = decoder.decode(32 + np.abs(decoded_first[:40]) % 32)
+    decoder.finish()
+    assert np.array_equal(decoded_first, first) and np.array_equal(decoded_second, second)
+    unfinished = coder.decoder(data, escapes)
+    unfinished.decode(first_index)
+    with pytest.raises(DesyncError, match="did not use"):
+        unfinished.finish()  # the second pass's escape is still unread
+
+
 def _reference_int64(network: IntegerHyperSynthesis, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same network in pure int64 arithmetic (no BLAS, no floats): the ground truth."""
     x = z.astype(np.int64) << ACTIVATION_FRACTION_BITS

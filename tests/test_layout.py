@@ -37,7 +37,7 @@ def _is(name: str, *roots: str) -> bool:
 
 
 def test_exact_decoding_path_never_imports_torch():
-    for folder in ("bitstream", "entropy/coder.py", "entropy/tables.py", "entropy/integer_hyper.py", "codecs/frozen.py", "zoo.py", "pipeline.py"):
+    for folder in ("bitstream", "entropy/coder.py", "entropy/tables.py", "entropy/integer_hyper.py", "entropy/integer_context.py", "codecs/frozen.py", "zoo.py", "pipeline.py"):
         assert _violations(folder, lambda n: not _is(n, "torch")) == []
 
 
@@ -66,3 +66,10 @@ def test_import_aecodec_is_cheap_and_side_effect_free():
     code = "import sys, aecodec; print(sorted(m for m in ('torch', 'numpy', 'PIL', 'constriction') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
     assert result.stdout.strip() == "[]"
+
+
+def test_repository_top_level_is_the_fixed_one():
+    """Only the agreed top level is tracked (a stray profiler dump once slipped in)."""
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True, cwd=PACKAGE.parent).stdout.split()
+    top_level = {path.split("/")[0] for path in tracked}
+    assert top_level <= {"pyproject.toml", "README.md", "aecodec", "weights", "export", "tests", "benchmarks", ".ci", ".gitignore"}

@@ -15,7 +15,7 @@ from aecodec import restoration, zoo
 from aecodec.heads.noise import estimate_sigma
 from aecodec.heads.registry import load_head
 from aecodec.runtime import onnx_files
-from tests_support import loaded_script
+from tests_support import CONTEXT_MODEL_ID, loaded_script
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = REPO / "export" / "node"
@@ -51,8 +51,9 @@ def test_node_denoise_matches_python(node_ready, noisy_crop, tmp_path):
     assert np.abs(np.asarray(Image.open(output)).astype(int) - expected).max() <= 1
 
 
-def test_node_codec_round_trip_matches_python(node_ready):
+@pytest.mark.parametrize("model_id", [zoo.default_model_id(), CONTEXT_MODEL_ID])  # one pass of y, and the checkerboard's two
+def test_node_codec_round_trip_matches_python(node_ready, model_id):
     with loaded_script(REPO / "export" / "validate.py", "validate_export") as validate:
         crops = validate._crops(2, np.random.default_rng(0))
-        rows = validate.node_rows(zoo.default_model_id(), crops, threads=1)
+        rows = validate.node_rows(model_id, crops, threads=1)
     assert rows and all(row["max |Δpixel|"] <= 1 and row["Δbits (relative)"] <= validate.BITS_TOLERANCE for row in rows)

@@ -2,8 +2,8 @@
 exactness, cross-backend decoding and stale-graph detection.
 
 The default model is exported once per module into a temporary folder (~10 s); the
-cross-backend tests run the graphs committed in weights/onnx/, which the staleness test
-holds current.
+cross-backend tests and those of the context model's graph run the graphs committed in
+weights/onnx/, which the staleness test holds current.
 """
 
 from __future__ import annotations
@@ -20,16 +20,19 @@ from conftest import synthetic_photo
 
 from aecodec import bitstream, pipeline, zoo
 from aecodec.codecs.frozen import CodedLatents, interpolate_gain
-from aecodec.codecs.registry import build
+from aecodec.codecs.registry import build, read_meta
+from aecodec.entropy.integer_context import IntegerCheckerboardContext
 from aecodec.errors import InputError, WeightsMismatchError
 from aecodec.cli_export import export_command
 from aecodec.runtime import onnx_backend, onnx_files
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
 from aecodec.runtime.onnx_export import export_model
+from tests_support import CONTEXT_MODEL_ID, loaded_script
 
 CARD_FIELDS = {"graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after"}
 TENSOR_FIELDS = {"name", "dtype", "shape", "layout", "meaning"}
 ODD_SIZES = ((37, 50), (70, 29))  # (height, width), padded to ×16 as the pipeline pads
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -77,25 +80,50 @@ def _gain_from_card(card: dict, table: str, t: float) -> np.ndarray:
     return np.exp(log_table[k] * (1 - f) + log_table[k + 1] * f).astype(np.float32)
 
 
-def test_export_writes_valid_graphs_with_model_cards(exported, model_id):
-    record = json.loads((exported / onnx_files.EXPORT_RECORD).read_text())
+def _assert_valid_folder(folder: Path, model_id: str, context: bool) -> None:
+    """Every graph of ``folder`` passes the checker and matches its card; export.json records exactly the codec's files."""
+    record = json.loads((folder / onnx_files.EXPORT_RECORD).read_text())
     assert record["model_id"] == model_id and record["weights_sha256"] == zoo.entry(model_id).sha256
     assert 17 <= record["opset"] <= 20
-    assert sorted(path.name for path in exported.glob("*.onnx")) == sorted(onnx_files.GRAPHS)
-    assert set(record["files"]) == set(onnx_files.FILES)
-    for name in onnx_files.FILES:
-        assert record["files"][name]["sha256"] == zoo.sha256_of(exported / name)
-    for name in onnx_files.GRAPHS:
-        path = exported / name
+    assert sorted(path.name for path in folder.glob("*.onnx")) == sorted(onnx_files.codec_graphs(context))
+    assert set(record["files"]) == set(onnx_files.codec_files(context))
+    for name in onnx_files.codec_files(context):
+        assert record["files"][name]["sha256"] == zoo.sha256_of(folder / name)
+    for name in onnx_files.codec_graphs(context):
+        path = folder / name
         onnx.checker.check_model(str(path), full_check=True)
         graph = onnx.load(str(path))
         assert graph.opset_import[0].version == record["opset"]
         assert not [n.op_type for n in graph.graph.node if n.op_type == "Pow"]  # GDN reparametrization folded
-        card = _card(exported, onnx_files.card_name(name))
+        card = _card(folder, onnx_files.card_name(name))
         assert CARD_FIELDS <= set(card) and card["graph"] == name and card["padding_multiple"] == 16
         assert card["weights_sha256"] == record["weights_sha256"] and card["host_before"] and card["host_after"]
         assert all(TENSOR_FIELDS <= set(t) for t in card["inputs"] + card["outputs"])
         assert _io(graph) == ([t["name"] for t in card["inputs"]], [t["name"] for t in card["outputs"]])
+    assert (folder / onnx_files.card_name(onnx_files.CONTEXT)).exists() == context
+
+
+def test_export_writes_valid_graphs_with_model_cards(exported, model_id):
+    context = bool(read_meta(zoo.load_arrays(model_id))["config"].get("context_channels"))
+    _assert_valid_folder(exported, model_id, context=context)
+    assert onnx_files.staleness(model_id, exported) is None
+
+
+def test_a_context_model_has_a_bit_exact_context_graph_and_card(tmp_path):
+    folder = onnx_files.onnx_dir(CONTEXT_MODEL_ID)
+    _assert_valid_folder(folder, CONTEXT_MODEL_ID, context=True)
+    network = IntegerCheckerboardContext.from_arrays(zoo.load_arrays(CONTEXT_MODEL_ID), "context_int")
+    card = _card(folder, onnx_files.card_name(onnx_files.CONTEXT))
+    assert card["input_max"] == network.input_max and card["fraction_bits"] == 8
+    weights = [i for i in onnx.load(str(folder / onnx_files.CONTEXT)).graph.initializer if len(i.dims) == 2]
+    assert weights and {onnx.helper.tensor_dtype_to_np_dtype(i.data_type).kind for i in weights} == {"i"}
+    with loaded_script(REPO / "export" / "validate.py", "validate_export") as validate:
+        rows = validate.context_rows(CONTEXT_MODEL_ID, np.random.default_rng(0), threads=1)
+    assert rows and all(row["bit-exact"] == "yes" for row in rows)
+    incomplete = tmp_path / CONTEXT_MODEL_ID
+    shutil.copytree(folder, incomplete)
+    (incomplete / onnx_files.CONTEXT).unlink()
+    assert "context.onnx missing" in onnx_files.staleness(CONTEXT_MODEL_ID, incomplete)
 
 
 def test_gains_card_reproduces_the_codec_gains_bit_for_bit(exported, torch_codec):

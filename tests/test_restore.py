@@ -61,16 +61,19 @@ def test_heads_use_the_shipped_codecs_backbone_tensors(task):
     entry = zoo._manifest()["heads"][head_id]
     codec_arrays = zoo.load_arrays(entry["backbone"]["model"])
     assert entry["backbone"]["sha256"] == backbone_sha256(codec_arrays), "head trained on another backbone"
+    default_codec = zoo.load_arrays(zoo.default_model_id())
+    assert backbone_sha256(default_codec) == entry["backbone"]["sha256"], "the default codec's g_a is not the heads' backbone"
     assert entry["backbone"]["file"] == zoo.entry(entry["backbone"]["model"]).file.name
     assert load_head(task, "torch").head_id == head_id
 
 
 def test_a_head_is_refused_when_the_backbone_differs(monkeypatch):
     original = zoo.load_arrays
+    backbone_id = zoo._manifest()["heads"][zoo.default_head_id("denoise")]["backbone"]["model"]
 
     def tampered(model_id):
         arrays = dict(original(model_id))
-        if model_id == zoo.default_model_id():
+        if model_id == backbone_id:
             name = next(key for key in arrays if key.startswith("float.g_a."))
             arrays[name] = arrays[name] + np.float32(1e-3)
         return arrays

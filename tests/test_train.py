@@ -29,8 +29,12 @@ def test_shipped_configs_parse_and_start_from_shipped_weights(recipe):
         return
     config = TrainConfig.load(recipe)
     assert config.model.knots >= 2 and config.crop % 64 == 0
-    if config.init_from:  # a refinement must start from weights that are in the repository
-        assert (recipe.parent.parent / config.init_from).is_file()
+    if config.init_from:  # a refinement starts from shipped weights, or a retired model whose recipe is here
+        from aecodec import zoo
+
+        parent = recipe.parent.parent / config.init_from
+        retired = {entry["file"]: entry for entry in zoo._manifest().get("retired", {}).values()}
+        assert parent.is_file() or (parent.name in retired and (recipe.parent.parent / retired[parent.name]["recipe"]).is_file())
 
 
 def test_unknown_config_key_is_refused(tmp_path):
@@ -73,13 +77,19 @@ def test_training_is_resumable_and_logs_a_learning_curve(tiny_run):
     assert any("resumed from step 4" in m for m in messages)
     curve = [json.loads(line) for line in (run_dir / "curve.jsonl").read_text().splitlines()]
     assert [point["step"] for point in curve] == [2, 4, 6]
+    assert sorted(path.name for path in run_dir.glob("ema-*.pt")) == ["ema-000002.pt", "ema-000004.pt", "ema-000006.pt"]
+    snapshot = torch.load(run_dir / "ema-000004.pt", weights_only=False)
+    assert snapshot["step"] == 4 and set(snapshot["ema"]) == set(resumed["ema"])
     assert all(p["bpp"] > 0 and np.isfinite(p["psnr"]) for point in curve for p in point["points"])
 
 
-def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run):
-    """update(): the integer tables code the symbols at about the rate the float model estimates."""
+@pytest.mark.parametrize("context_channels", [0, 8])
+def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run, context_channels):
+    """update(): the integer tables (and context model) code the symbols at about the rate the float model estimates."""
     torch.manual_seed(0)
-    model = MeanScaleHyperprior(HyperpriorConfig(n=8, m=8, knots=2)).eval()
+    model = MeanScaleHyperprior(HyperpriorConfig(n=8, m=8, knots=2, context_channels=context_channels)).eval()
+    if context_channels:  # a context model that does something
+        torch.nn.init.normal_(model.context.output.weight, std=0.1)
     codec = build(freeze(model))
     image = np.asarray(Image.open(next((tiny_run[0] / "val").iterdir())).convert("RGB"), dtype=np.float32) / 255
     x = image.transpose(2, 0, 1)
@@ -117,6 +127,7 @@ def test_a_run_can_start_from_released_weights_and_release_records_its_lineage(t
     parent_checkpoint = train(config, root / "parent", log=lambda message: None)
     monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(tmp_path))
     parent = release(parent_checkpoint, "parent", "", "", 0.0, models={})
+    assert [record["step"] for record in parent["training"]["learning_curve"]] == [2, 4]  # the run's curve.jsonl
     messages = []
     # Another seed: a random initialisation would now differ from the parent's.
     child_config = replace(config, init_from=str(tmp_path / parent["file"]), steps=1, seed=1)
@@ -214,3 +225,34 @@ def test_fine_tuning_the_backbone_moves_g_a_resumes_from_a_frozen_run_and_cannot
         train_head(replace(frozen, steps=6), tmp_path / "run", log=lambda message: None)
     with pytest.raises(click.ClickException, match="fine-tuned g_a"):
         release_head(checkpoint, "tiny", "", "", 0.5, {"models": {}})
+
+
+def test_a_context_model_starts_from_released_weights_without_one(tiny_run, tmp_path, monkeypatch):
+    """The added context model starts at zero, so the refined model begins exactly where its
+    parent ended; with ``frozen_analysis`` its g_a (the heads' backbone) stays the parent's."""
+    from aecodec.codecs.freeze import float_state_dict
+    from aecodec.train.loop import initialise_from
+    from aecodec.train.release import release
+
+    root, config = tiny_run
+    parent_checkpoint = train(config, root / "parent-of-context", log=lambda message: None)
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(tmp_path))
+    parent_file = tmp_path / release(parent_checkpoint, "parent", "", "", 0.0, models={})["file"]
+    child_config = replace(config, model=replace(config.model, context_channels=8), init_from=str(parent_file), steps=2, frozen_analysis=True)
+    messages = []
+    child_state = torch.load(train(child_config, root / "context-child", log=messages.append), weights_only=False)
+    assert any("new: context.context.weight" in m for m in messages)
+    with np.load(parent_file) as arrays:
+        state = float_state_dict(arrays)
+    for weights in (child_state["model"], child_state["ema"]):
+        assert all(torch.equal(weights[name], state[name]) for name in state if name.startswith("g_a."))
+    assert not torch.equal(child_state["model"]["g_s.net.0.weight"], state["g_s.net.0.weight"])
+    parent, child = MeanScaleHyperprior(config.model).eval(), MeanScaleHyperprior(child_config.model).eval()
+    parent.load_state_dict(state)
+    assert all(name.startswith("context.") for name in initialise_from(child, state))
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before, after = parent(x, torch.tensor([0.5])), child(x, torch.tensor([0.5]))
+    assert all(torch.equal(before[key], after[key]) for key in ("x_hat", "y", "z"))
+    with pytest.raises(InputError, match="do not fit"):
+        initialise_from(MeanScaleHyperprior(replace(config.model, m=16)), state)

@@ -13,6 +13,8 @@ from PIL import Image
 
 from conftest import synthetic_photo
 
+CONTEXT_MODEL_ID = "hyperprior-v4"  # the installed codec with a checkerboard context model
+
 
 def write_photos(folder: Path, count: int, size: tuple[int, int], seed: int = 0) -> list[Path]:
     """Write ``count`` generated photos of ``size`` (width, height) as PNG files."""

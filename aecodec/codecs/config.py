@@ -16,12 +16,15 @@ class HyperpriorConfig:
         lowest_rate_parameter: Rate parameter t that quality 1 maps to (quality 100 maps to
             the last knot). Below 0 the gains are extrapolated past the trained range; the
             value is chosen from measurements when a model is released, not in training.
+        context_channels: Width of the checkerboard context model
+            (:mod:`aecodec.codecs.context`); 0 means none, the hyperprior alone.
     """
 
     n: int = 128
     m: int = 192
     knots: int = 8
     lowest_rate_parameter: float = 0.0
+    context_channels: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

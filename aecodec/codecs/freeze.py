@@ -1,8 +1,9 @@
 """Freeze a trained codec into its shipped form: float transforms + integer entropy path.
 
 This is where ``update()`` of the codec contract happens (DESIGN §3): the factorized prior
-and the Gaussian conditional become integer PMF tables, h_s becomes an integer network,
-and the worst-case accumulator of that network is checked against the exactness bound.
+and the Gaussian conditional become integer PMF tables, h_s (and the context model, if any)
+become integer networks, and their worst-case accumulators are checked against the
+exactness bound.
 The result is a flat dict of numpy arrays, written as one ``.npz`` weights file that loads
 without torch.
 """
@@ -14,7 +15,9 @@ import json
 import numpy as np
 import torch
 
+from aecodec.codecs.context import CONTEXT_INPUT_MAX
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.entropy.integer_context import CONTEXT_TAPS, IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import (
     ACTIVATION_FRACTION_BITS,
     EXACT_LIMIT,
@@ -23,27 +26,52 @@ from aecodec.entropy.integer_hyper import (
 )
 from aecodec.entropy.tables import PMFTables, gaussian_tables
 from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
-
 from aecodec.codecs.registry import ARCHITECTURE
+
 FLOAT_PREFIX = "float."
 Z_INPUT_MAX = 4096
 _Z_SEARCH_SUPPORT = 512
 _Z_MIN_PROBABILITY = 1e-10
 
 
-def integer_hyper_synthesis(model: MeanScaleHyperprior) -> IntegerHyperSynthesis:
-    """Quantize h_s to the fixed-point integer network of :mod:`aecodec.entropy.integer_hyper`."""
-    weights, biases = [], []
-    for conv in model.h_s.convs:
-        weight = conv.weight.detach().double().numpy()
-        weights.append(np.round(weight.reshape(weight.shape[0], -1) * 2.0**WEIGHT_FRACTION_BITS))
-        bias = conv.bias.detach().double().numpy()
-        biases.append(np.round(bias * 2.0 ** (WEIGHT_FRACTION_BITS + ACTIVATION_FRACTION_BITS)))
-    network = IntegerHyperSynthesis(tuple(weights), tuple(biases), HYPER_ACTIVATION_MAX, Z_INPUT_MAX)
+def _fixed_point(weight: np.ndarray, bias: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Integer weights (units 2^-W, as float64) and biases (units 2^-(A+W)) of one layer."""
+    bias = bias.detach().double().numpy()
+    return np.round(weight * 2.0**WEIGHT_FRACTION_BITS), np.round(bias * 2.0 ** (WEIGHT_FRACTION_BITS + ACTIVATION_FRACTION_BITS))
+
+
+def _check_exact(network, name: str):
+    """Return ``network`` if no input within its clips can leave float64's exact integers."""
     worst = network.worst_case_accumulator()
     if worst >= EXACT_LIMIT:
-        raise ValueError(f"integer h_s could exceed exact float64 range ({worst:.3g} ≥ 2^52)")
+        raise ValueError(f"integer {name} could exceed exact float64 range ({worst:.3g} ≥ 2^52)")
     return network
+
+
+def integer_hyper_synthesis(model: MeanScaleHyperprior) -> IntegerHyperSynthesis:
+    """Quantize h_s to the fixed-point integer network of :mod:`aecodec.entropy.integer_hyper`."""
+    layers = [_fixed_point(conv.weight.detach().double().numpy().reshape(conv.out_channels, -1), conv.bias) for conv in model.h_s.convs]
+    weights, biases = zip(*layers)
+    return _check_exact(IntegerHyperSynthesis(weights, biases, HYPER_ACTIVATION_MAX, Z_INPUT_MAX), "h_s")
+
+
+def integer_context(model: MeanScaleHyperprior) -> IntegerCheckerboardContext:
+    """Quantize the checkerboard context model to :mod:`aecodec.entropy.integer_context`'s network.
+
+    The 5×5 context kernel keeps only its :data:`CONTEXT_TAPS` (the taps that see anchors from
+    a non-anchor), laid out channel-major as the integer network's im2col expects.
+    """
+    context = model.context
+    kernel = context.context.weight.detach().double().numpy()
+    centre = kernel.shape[-1] // 2
+    taps = np.stack([kernel[:, :, centre + dy, centre + dx] for dy, dx in CONTEXT_TAPS], axis=2)
+    layers = [
+        _fixed_point(taps.reshape(taps.shape[0], -1), context.context.bias),
+        _fixed_point(context.hidden.weight.detach().double().numpy()[:, :, 0, 0], context.hidden.bias),
+        _fixed_point(context.output.weight.detach().double().numpy()[:, :, 0, 0], context.output.bias),
+    ]
+    weights, biases = zip(*layers)
+    return _check_exact(IntegerCheckerboardContext(weights, biases, CONTEXT_INPUT_MAX, HYPER_ACTIVATION_MAX), "context model")
 
 
 def z_tables(model: MeanScaleHyperprior) -> PMFTables:
@@ -79,6 +107,8 @@ def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
         arrays[f"{FLOAT_PREFIX}{name}"] = tensor.detach().float().contiguous().numpy()
     with torch.no_grad():
         arrays.update(integer_hyper_synthesis(model).to_arrays("h_s_int"))
+        if model.context is not None:
+            arrays.update(integer_context(model).to_arrays("context_int"))
         arrays.update(z_tables(model).to_arrays("z_tables"))
         arrays.update(gaussian_tables().to_arrays("y_tables"))
     return arrays

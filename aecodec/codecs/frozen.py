@@ -12,6 +12,11 @@ gains of Cui et al. 2021 and the integer hyper-decoder of Ballé et al. 2019)::
     decoder:  "z" ─► ẑ ─► μ, log σ (bit-identical) ─► s ─► ŷ_g = s + μ
               ŷ = ŷ_g × inverse_gain(t) ─backend.synthesis─► x̂
 
+With a checkerboard context model (He et al. 2021) "y" holds two passes: the anchors, coded
+with μ, σ of h_s, then the other half, whose μ, σ the exact integer
+:class:`~aecodec.entropy.integer_context.IntegerCheckerboardContext` refines from the decoded
+anchors. Both passes are parallel over the whole latent.
+
 Only the float transforms (which merely move pixel values) depend on the backend; every
 number that selects or shifts a probability table is an exact integer, and a CRC-32 of all
 symbols detects any desync rather than returning garbage. The gains are applied here, not
@@ -30,6 +35,7 @@ import numpy as np
 
 from aecodec.codecs.tiling import spans
 from aecodec.entropy.coder import TableCoder
+from aecodec.entropy.integer_context import IntegerCheckerboardContext, anchor_mask
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables, scale_bin
 from aecodec.errors import DesyncError, FormatError
@@ -53,6 +59,10 @@ SYNTHESIS_MARGIN = 2  # latent elements
 HYPER_TILE = 16  # z elements
 HYPER_MARGIN = 2  # z elements
 INFORMATION_CHANNELS = 16  # latent channels per step of FrozenHyperprior.information
+# The context model runs on blocks of latent rows (it reads 2 rows beyond each block), so its
+# im2col buffer stays small however large the image: 16 rows of a 50 MP photo need ~70 MB.
+# Even, so that every block starts on an even row (see IntegerCheckerboardContext.refine).
+CONTEXT_ROWS = 16
 # Dead zone of the encoder's rounding below the first gain knot: the rounding threshold moves
 # by this much per unit of extrapolated rate parameter, up to one unit (see low_rate_deadzone).
 DEADZONE_PER_RATE_UNIT = 0.1
@@ -197,6 +207,7 @@ class FrozenHyperprior:
         log_gain: Encoder log gains at the knots (K, M).
         log_inverse_gain: Decoder log gains at the knots (K, M).
         hyper_channels: N, channels of z.
+        context: Exact integer checkerboard context model, or None for the hyperprior alone.
     """
 
     stride = 16  # images are padded to a multiple of g_a's stride only
@@ -213,6 +224,7 @@ class FrozenHyperprior:
         log_gain: np.ndarray,
         log_inverse_gain: np.ndarray,
         hyper_channels: int,
+        context: IntegerCheckerboardContext | None = None,
     ) -> None:
         self.transforms = transforms
         self.hyper = hyper
@@ -224,6 +236,7 @@ class FrozenHyperprior:
         self.log_inverse_gain = log_inverse_gain
         self.latent_channels = log_gain.shape[1]
         self.hyper_channels = hyper_channels
+        self.context = context
 
     def rate_parameter(self, quality: float) -> float:
         """Map public quality [1, 100] linearly onto the rate axis [lowest, knots − 1]."""
@@ -237,14 +250,16 @@ class FrozenHyperprior:
             "z": (self.hyper_channels, -(-height // self.hyper_stride), -(-width // self.hyper_stride)),
         }
 
-    def _entropy_parameters(self, z_hat: np.ndarray, y_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and table index of every latent element, cropped from h_s's ×4 grid to y.
+    def _entropy_parameters(self, z_hat: np.ndarray, y_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Mean, table index and (with a context model) fixed-point log-scale of every latent
+        element, cropped from h_s's ×4 grid to y.
 
         h_s runs on overlapping tiles of ẑ, so its ×4 output (and the im2col buffers of its
         convolutions) never exists for the whole image.
         """
         mean = np.empty(y_shape, dtype=np.float64)
         bins = np.empty(y_shape, dtype=np.uint8)  # SCALE_BIN_COUNT (64) tables fit a byte
+        log_scale = np.empty(y_shape, dtype=np.int32) if self.context is not None else None  # clipped as the context model reads it
         for rows in spans(z_hat.shape[1], HYPER_TILE, HYPER_MARGIN):
             for cols in spans(z_hat.shape[2], HYPER_TILE, HYPER_MARGIN):
                 mean_fixed, log_scale_fixed = self.hyper(z_hat[:, rows.read_start : rows.read_end, cols.read_start : cols.read_end])
@@ -253,7 +268,28 @@ class FrozenHyperprior:
                 kept = (slice(None), slice(4 * rows.kept().start, 4 * rows.kept().start + height), slice(4 * cols.kept().start, 4 * cols.kept().start + width))
                 mean[target] = mean_fixed[kept] / 2**ACTIVATION_FRACTION_BITS
                 bins[target] = scale_bin(log_scale_fixed[kept])
-        return mean, bins
+                if log_scale is not None:
+                    limit = self.context.input_max * 2**ACTIVATION_FRACTION_BITS
+                    log_scale[target] = np.clip(log_scale_fixed[kept], -limit, limit)
+        return mean, bins, log_scale
+
+    def _refine_non_anchors(self, y_symbols: np.ndarray, mean: np.ndarray, bins: np.ndarray, log_scale: np.ndarray) -> None:
+        """Apply the context model: overwrite ``mean`` and ``bins`` at the non-anchors, in place.
+
+        Reads only the anchors of ``y_symbols`` and ``mean``, so the encoder (which knows
+        every symbol) and the decoder (which has decoded only the anchors) compute the same.
+        Blocks of CONTEXT_ROWS (even) rows keep every window's first row even, as the
+        integer network needs.
+        """
+        _, height, _ = y_symbols.shape
+        scale = 2.0**ACTIVATION_FRACTION_BITS
+        for start in range(0, height, CONTEXT_ROWS):
+            top, end = max(0, start - 2), min(height, start + CONTEXT_ROWS)
+            window, block = slice(top, min(height, end + 2)), slice(start, end)
+            y_hat = (y_symbols[:, window] + mean[:, window]) * scale  # exact: μ is a multiple of 2^-8
+            refined_mean, refined_log_scale = self.context.refine(y_hat, mean[:, block] * scale, log_scale[:, block], slice(start - top, end - top))
+            mean[:, block] = refined_mean / scale
+            bins[:, block] = scale_bin(refined_log_scale)
 
     def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
@@ -292,8 +328,13 @@ class FrozenHyperprior:
         y = latent * interpolate_gain(self.log_gain, t)
         z = self.transforms.hyper_analysis(y)
         z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
-        mean, bins = self._entropy_parameters(z_hat, y.shape)
-        y_symbols = round_symbols(y - mean, low_rate_deadzone(t) if deadzone is None else deadzone)
+        mean, bins, log_scale = self._entropy_parameters(z_hat, y.shape)
+        deadzone = low_rate_deadzone(t) if deadzone is None else deadzone
+        y_symbols = round_symbols(y - mean, deadzone)
+        if self.context is not None:  # the anchors' symbols are final; the others are re-rounded
+            self._refine_non_anchors(y_symbols, mean, bins, log_scale)
+            non_anchors = ~anchor_mask(*y.shape[1:])
+            y_symbols[:, non_anchors] = round_symbols(y[:, non_anchors] - mean[:, non_anchors], deadzone)
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
     def information(self, quantized: QuantizedLatents) -> tuple[np.ndarray, np.ndarray]:
@@ -313,12 +354,19 @@ class FrozenHyperprior:
         """Range-code quantized latents into the streams a container stores."""
         z_hat, y_symbols = quantized.z_hat, quantized.y_symbols
         z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
-        y_bytes, y_escapes = self.y_coder.encode(y_symbols, quantized.bins)
+        y_bytes, y_escapes = self.y_coder.encode_passes(self._y_passes(y_symbols, quantized.bins))
         streams = {"z": (z_hat.shape, z_bytes), "y": (y_symbols.shape, y_bytes)}
         for name, escapes in (("z.escape", z_escapes), ("y.escape", y_escapes)):
             if len(escapes):
                 streams[name] = _pack_escapes(escapes)
         return CodedLatents(streams=streams, symbol_crc=symbol_crc(z_hat, y_symbols))
+
+    def _y_passes(self, y_symbols: np.ndarray, bins: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The coding passes of the "y" stream: all of y, or the anchors then the others."""
+        if self.context is None:
+            return [(y_symbols, bins)]
+        anchors = anchor_mask(*y_symbols.shape[1:])
+        return [(y_symbols[:, anchors], bins[:, anchors]), (y_symbols[:, ~anchors], bins[:, ~anchors])]
 
     def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
         """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride` (16)."""
@@ -350,11 +398,24 @@ class FrozenHyperprior:
         if np.abs(y_escapes).max(initial=0) > LATENT_SYMBOL_MAX:
             raise DesyncError("latent escape value out of range")
         z_hat = self.z_coder.decode(z_bytes, self._z_table_index(tuple(z_shape)), z_escapes).reshape(z_shape)
-        mean, bins = self._entropy_parameters(z_hat, tuple(y_shape))
-        y_symbols = self.y_coder.decode(y_bytes, bins, y_escapes).reshape(y_shape)
+        mean, bins, log_scale = self._entropy_parameters(z_hat, tuple(y_shape))
+        y_symbols = self._decode_y(y_bytes, y_escapes, mean, bins, log_scale)
         if symbol_crc(z_hat, y_symbols) != coded.symbol_crc:
             raise DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)")
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
+
+    def _decode_y(self, data: bytes, escapes: np.ndarray, mean: np.ndarray, bins: np.ndarray, log_scale: np.ndarray | None) -> np.ndarray:
+        """Latent symbols from the "y" stream; refines ``mean`` and ``bins`` in place with a context model."""
+        if self.context is None:
+            return self.y_coder.decode(data, bins, escapes).reshape(bins.shape)
+        decoder = self.y_coder.decoder(data, escapes)
+        anchors = anchor_mask(*bins.shape[1:])
+        y_symbols = np.zeros(bins.shape, dtype=np.int32)
+        y_symbols[:, anchors] = decoder.decode(bins[:, anchors]).reshape(bins.shape[0], -1)
+        self._refine_non_anchors(y_symbols, mean, bins, log_scale)
+        y_symbols[:, ~anchors] = decoder.decode(bins[:, ~anchors]).reshape(bins.shape[0], -1)
+        decoder.finish()
+        return y_symbols
 
     def reconstruct_tiles(self, quantized: QuantizedLatents, quality: float) -> Iterator[tuple[slice, slice, np.ndarray]]:
         """The image in tiles: ``(rows, cols, pixels)`` with pixels (3, h, w) in [0, 1].

@@ -10,7 +10,9 @@ continuously variable-rate with gain units (Cui et al. 2021)::
                                          │ factorized prior p(ẑ)
 
 The hyper-decoder predicts the mean and scale of the *gained* latent y_g directly, so the
-rate parameter never enters the exact (integer) path that selects probability tables.
+rate parameter never enters the exact (integer) path that selects probability tables. With
+``context_channels`` > 0 a checkerboard context model (:mod:`aecodec.codecs.context`) refines
+μ and σ of half the latent elements from the other, already decoded half.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 
 from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.context import CheckerboardContext
 from aecodec.codecs.gain import GainUnit
 from aecodec.entropy.factorized import FactorizedDensity
 from aecodec.entropy.gaussian import SCALE_MIN, gaussian_likelihood
@@ -46,6 +49,7 @@ class MeanScaleHyperprior(nn.Module):
         self.h_s = HyperSynthesis(config.n, config.m)
         self.gain = GainUnit(config.m, config.knots)
         self.z_density = FactorizedDensity(config.n)
+        self.context = CheckerboardContext(config.m, config.context_channels) if config.context_channels else None
 
     @property
     def stride(self) -> int:
@@ -70,6 +74,8 @@ class MeanScaleHyperprior(nn.Module):
         z_hat = round_straight_through(z)
         z_likelihood = self.z_density.likelihood(add_uniform_noise(z) if self.training else z_hat)
         mean, log_scale = self.h_s(z_hat)
+        if self.context is not None:
+            mean, log_scale = self.context(round_straight_through(y - mean) + mean, mean, log_scale)
         scale = log_scale.float().exp().clamp_min(SCALE_MIN)
         y_hat = round_straight_through(y - mean) + mean
         y_likelihood = gaussian_likelihood(add_uniform_noise(y) if self.training else y_hat, mean, scale)

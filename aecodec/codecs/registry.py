@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from aecodec.codecs.frozen import FrozenHyperprior
+from aecodec.entropy.integer_context import IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables
 from aecodec.errors import InputError, WeightsMismatchError
@@ -81,6 +82,7 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str,
         log_gain=np.asarray(arrays["float.gain.log_gain"], dtype=np.float32),
         log_inverse_gain=np.asarray(arrays["float.gain.log_inverse_gain"], dtype=np.float32),
         hyper_channels=config["n"],
+        context=IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.get("context_channels") else None,
     )
 
 

@@ -49,8 +49,26 @@ def _depth_to_space(x: np.ndarray) -> np.ndarray:
     return x.reshape(channels // 4, height * 2, width * 2)
 
 
-def _rescale(acc: np.ndarray) -> np.ndarray:
+def rescale(acc: np.ndarray) -> np.ndarray:
+    """Accumulator (units 2^-(A+W)) → activation (units 2^-A), rounding half up: floor((acc + 2^(W−1)) / 2^W)."""
     return np.floor((acc + 2.0 ** (WEIGHT_FRACTION_BITS - 1)) / 2.0**WEIGHT_FRACTION_BITS)
+
+
+def layer_arrays(prefix: str, limits: tuple[float, ...], weights: tuple[np.ndarray, ...], biases: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+    """Weights-file arrays of a frozen integer network: its clip limits and int64 layers."""
+    arrays = {f"{prefix}.limits": np.array(limits, dtype=np.float64)}
+    for i, (weight, bias) in enumerate(zip(weights, biases)):
+        arrays[f"{prefix}.{i}.weight"] = weight.astype(np.int64)
+        arrays[f"{prefix}.{i}.bias"] = bias.astype(np.int64)
+    return arrays
+
+
+def read_layers(arrays: dict[str, np.ndarray], prefix: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], np.ndarray]:
+    """Inverse of :func:`layer_arrays`: ``(weights, biases, limits)``, layers as float64."""
+    layers = sum(1 for key in arrays if key.startswith(prefix + ".") and key.endswith(".weight"))
+    weights = tuple(np.asarray(arrays[f"{prefix}.{i}.weight"], dtype=np.float64) for i in range(layers))
+    biases = tuple(np.asarray(arrays[f"{prefix}.{i}.bias"], dtype=np.float64) for i in range(layers))
+    return weights, biases, np.asarray(arrays[f"{prefix}.limits"])
 
 
 @dataclass(frozen=True)
@@ -80,8 +98,8 @@ class IntegerHyperSynthesis:
         x = np.asarray(z_hat, dtype=np.float64) * 2.0**ACTIVATION_FRACTION_BITS
         ceiling = self.activation_max * 2.0**ACTIVATION_FRACTION_BITS
         for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
-            x = _depth_to_space(np.clip(_rescale(_conv3x3(x, weight, bias)), 0, ceiling))
-        out = _rescale(_conv3x3(x, self.weights[-1], self.biases[-1])).astype(np.int64)
+            x = _depth_to_space(np.clip(rescale(_conv3x3(x, weight, bias)), 0, ceiling))
+        out = rescale(_conv3x3(x, self.weights[-1], self.biases[-1])).astype(np.int64)
         mean, log_scale = np.split(out, 2, axis=0)
         return mean, log_scale
 
@@ -97,17 +115,10 @@ class IntegerHyperSynthesis:
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """Arrays to store in a weights file (int64, exact)."""
-        arrays = {f"{prefix}.limits": np.array([self.activation_max, self.input_max], dtype=np.float64)}
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            arrays[f"{prefix}.{i}.weight"] = weight.astype(np.int64)
-            arrays[f"{prefix}.{i}.bias"] = bias.astype(np.int64)
-        return arrays
+        return layer_arrays(prefix, (self.activation_max, self.input_max), self.weights, self.biases)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "IntegerHyperSynthesis":
         """Inverse of :meth:`to_arrays`."""
-        layers = sum(1 for key in arrays if key.startswith(prefix + ".") and key.endswith(".weight"))
-        weights = tuple(np.asarray(arrays[f"{prefix}.{i}.weight"], dtype=np.float64) for i in range(layers))
-        biases = tuple(np.asarray(arrays[f"{prefix}.{i}.bias"], dtype=np.float64) for i in range(layers))
-        activation_max, input_max = arrays[f"{prefix}.limits"]
+        weights, biases, (activation_max, input_max) = read_layers(arrays, prefix)
         return cls(weights, biases, float(activation_max), int(input_max))

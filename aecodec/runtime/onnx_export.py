@@ -7,17 +7,21 @@ stored as plain initializers (GDN's training reparametrization folded away)::
     hyper_analysis.onnx  gained_latent y_g ─edge-pad to ×4─h_a─► hyper_latent z (1,N,⌈h/4⌉,⌈w/4⌉)
     synthesis.onnx       latent ŷ ─g_s─► image (unclipped)
     hyper_decoder.onnx   ẑ (int64) ─exact integer h_s─► mean, log_scale (int64, units of 2^-8)
+    context.onnx         anchors, mean, log_scale (int64, latent grid) ─exact integer checkerboard
+                         context─► refined_mean, refined_log_scale   (only models with a context model)
 
 In synthesis.onnx every transposed convolution is written as phase convolutions and a
 depth-to-space (:func:`_split_transposed_convolutions`), which onnxruntime runs faster.
 The float graphs are rate-free, one per method of the Transforms protocol, so a rate search
 runs g_a once per image; the host applies the per-channel gains, which ``gains.json`` gives
-with the exact interpolation. The same four graphs serve the onnx backend and embedders in
-other languages (with ``entropy_tables.json`` for the range coder). ONNX Runtime has no
-float64 Conv, so the integer h_s is written as im2col + float64 MatMul, which is exact for
-the same reason the numpy reference is: every product and partial sum is an integer below
-2^53. Its integer weights are stored in the smallest integer type that holds them and cast
-to float64 inside the graph, which keeps the file small and the arithmetic unchanged.
+with the exact interpolation. The same graphs serve the onnx backend (which runs only the
+three float ones: the codec evaluates the integer networks in numpy) and embedders in other
+languages (with ``entropy_tables.json`` for the range coder). ONNX Runtime has no float64
+Conv, so the integer networks (h_s and the context model) are written as im2col + float64
+MatMul, which is exact for the same reason the numpy reference is: every product and partial
+sum is an integer below 2^53. Their integer weights are stored in the smallest integer type
+that holds them and cast to float64 inside the graph, which keeps the files small and the
+arithmetic unchanged.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.codecs.registry import read_meta
+from aecodec.entropy.integer_context import CONTEXT_TAPS, IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, WEIGHT_FRACTION_BITS, IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables
 from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
@@ -53,6 +58,8 @@ OPSET = 18
 IR_VERSION = 10
 _INT64_MAX = np.iinfo(np.int64).max
 _NCHWC_BLOCK = 16  # output channels per block of onnxruntime's NCHWc convolutions with AVX-512
+# Offsets (row, col) of a 3×3 kernel in integer_hyper's im2col order: tap k at divmod(k, 3) − 1.
+_SQUARE_TAPS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
 
 
 class _FoldedGDN(nn.Module):
@@ -294,16 +301,16 @@ def _smallest_integers(values: np.ndarray) -> np.ndarray:
         ValueError: A value is not an integer or needs more than 32 bits.
     """
     if not np.array_equal(values, np.round(values)):
-        raise ValueError("integer h_s parameter holds a non-integer value")
+        raise ValueError("integer network parameter holds a non-integer value")
     low, high = values.min(initial=0), values.max(initial=0)
     for dtype in (np.int8, np.int16, np.int32):
         if np.iinfo(dtype).min <= low and high <= np.iinfo(dtype).max:
             return values.astype(dtype)
-    raise ValueError("integer h_s parameter does not fit int32")
+    raise ValueError("integer network parameter does not fit int32")
 
 
 class _IntegerGraph:
-    """Accumulates ONNX nodes and initializers of the exact integer h_s."""
+    """Accumulates ONNX nodes and initializers of an exact integer network (h_s, the context model)."""
 
     def __init__(self) -> None:
         self.nodes: list[onnx.NodeProto] = []
@@ -323,20 +330,36 @@ class _IntegerGraph:
         """Integer-valued float64 weights as the smallest integer initializer, cast back to float64 in the graph."""
         return self.op("Cast", self.constant(_smallest_integers(values)), to=TensorProto.DOUBLE)
 
-    def conv3x3(self, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
-        """'Same' 3×3 convolution as in ``integer_hyper._conv3x3``: im2col, then one MatMul."""
-        padded = self.op("Pad", x, self.constant(np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64)))
-        taps = []
-        for k in range(9):
-            dy, dx = divmod(k, 3)
-            ends = [dy - 2 if dy < 2 else _INT64_MAX, dx - 2 if dx < 2 else _INT64_MAX]
-            tap = self.op("Slice", padded, self.constant(np.array([dy, dx])), self.constant(np.array(ends)), self.constant(np.array([2, 3])))
-            taps.append(self.op("Unsqueeze", tap, self.constant(np.array([2]))))
-        patches = self.op("Concat", *taps, axis=2)  # (1, C, 9, H, W): row c·9 + k after reshaping
-        flat = self.op("Reshape", patches, self.constant(np.array([weight.shape[1], -1])))
-        accumulator = self.op("Add", self.op("MatMul", self.exact_integers(weight), flat), self.exact_integers(bias[:, None]))
-        shape = self.op("Concat", self.constant(np.array([1, weight.shape[0]])), self.op("Shape", x, start=2), axis=0)
-        return self.op("Reshape", accumulator, shape)
+    def im2col(self, x: str, channels: int, taps: tuple[tuple[int, int], ...]) -> str:
+        """Zero-padded patches of x (1, C, H, W), C = ``channels``, at the (row, col) offsets ``taps``, as (C·K, H·W).
+
+        Row c·K + k holds channel c shifted by tap k: the layout of the integer networks'
+        weight columns (``integer_hyper._conv3x3``, ``IntegerCheckerboardContext``).
+        """
+        reach = max(max(abs(dy), abs(dx)) for dy, dx in taps)
+        padded = self.op("Pad", x, self.constant(np.array([0, 0, reach, reach, 0, 0, reach, reach], dtype=np.int64)))
+        shifted = []
+        for dy, dx in taps:
+            starts = [reach + dy, reach + dx]
+            ends = [start - 2 * reach if start < 2 * reach else _INT64_MAX for start in starts]
+            tap = self.op("Slice", padded, self.constant(np.array(starts)), self.constant(np.array(ends)), self.constant(np.array([2, 3])))
+            shifted.append(self.op("Unsqueeze", tap, self.constant(np.array([2]))))
+        patches = self.op("Concat", *shifted, axis=2)  # (1, C, K, H, W)
+        return self.op("Reshape", patches, self.constant(np.array([channels * len(taps), -1])))
+
+    def affine(self, weight: np.ndarray, bias: np.ndarray, columns: str) -> str:
+        """weight @ columns + bias: the exact accumulator of one layer, (O, P) for columns (I, P)."""
+        return self.op("Add", self.op("MatMul", self.exact_integers(weight), columns), self.exact_integers(bias[:, None]))
+
+    def to_image(self, flat: str, channels: int, like: str) -> str:
+        """(channels, H·W) back to (1, channels, H, W), H and W those of the image ``like``."""
+        shape = self.op("Concat", self.constant(np.array([1, channels])), self.op("Shape", like, start=2), axis=0)
+        return self.op("Reshape", flat, shape)
+
+    def conv(self, x: str, weight: np.ndarray, bias: np.ndarray, taps: tuple[tuple[int, int], ...]) -> str:
+        """'Same' convolution of x (1, C, H, W) over ``taps`` with weight (O, C·K): im2col, then one MatMul."""
+        columns = self.im2col(x, weight.shape[1] // len(taps), taps)
+        return self.to_image(self.affine(weight, bias, columns), weight.shape[0], x)
 
     def rescale(self, accumulator: str) -> str:
         """floor((acc + 2^(W−1)) / 2^W): back to activation units, exactly as numpy does."""
@@ -351,9 +374,9 @@ def _hyper_decoder(network: IntegerHyperSynthesis, hyper_channels: int, latent_c
     x = graph.op("Mul", x, graph.constant(np.float64(2**ACTIVATION_FRACTION_BITS)))
     ceiling = graph.constant(np.float64(network.activation_max * 2**ACTIVATION_FRACTION_BITS))
     for weight, bias in zip(network.weights[:-1], network.biases[:-1]):
-        hidden = graph.op("Clip", graph.rescale(graph.conv3x3(x, weight, bias)), graph.constant(np.float64(0.0)), ceiling)
+        hidden = graph.op("Clip", graph.rescale(graph.conv(x, weight, bias, _SQUARE_TAPS)), graph.constant(np.float64(0.0)), ceiling)
         x = graph.op("DepthToSpace", hidden, blocksize=2, mode="CRD")  # CRD is torch's pixel_shuffle
-    out = graph.op("Cast", graph.rescale(graph.conv3x3(x, network.weights[-1], network.biases[-1])), to=TensorProto.INT64)
+    out = graph.op("Cast", graph.rescale(graph.conv(x, network.weights[-1], network.biases[-1], _SQUARE_TAPS)), to=TensorProto.INT64)
     split = graph.constant(np.array([latent_channels, latent_channels]))
     graph.nodes.append(helper.make_node("Split", [out, split], ["mean", "log_scale"], axis=1))
     output_shape = [1, latent_channels, "latent_grid_height", "latent_grid_width"]
@@ -362,6 +385,57 @@ def _hyper_decoder(network: IntegerHyperSynthesis, hyper_channels: int, latent_c
         "integer_hyper_synthesis",
         [helper.make_tensor_value_info("quantized_hyper_latent", TensorProto.INT64, [1, hyper_channels, "hyper_height", "hyper_width"])],
         [helper.make_tensor_value_info(name, TensorProto.INT64, output_shape) for name in ("mean", "log_scale")],
+        graph.initializers,
+    )
+    return helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="aecodec")
+
+
+def _anchor_mask(graph: _IntegerGraph, like: str) -> str:
+    """Boolean (H, W), true at the anchors ((row + col) even) of the image ``like`` (1, C, H, W)."""
+    size = graph.op("Shape", like, start=2)
+    zero, one, two = (graph.constant(np.int64(value)) for value in (0, 1, 2))
+    rows, cols = (graph.op("Range", zero, graph.op("Gather", size, graph.constant(np.int64(axis))), one) for axis in (0, 1))
+    parity = graph.op("Mod", graph.op("Add", graph.op("Unsqueeze", rows, graph.constant(np.array([1]))), cols), two)
+    return graph.op("Equal", parity, zero)
+
+
+def _context(network: IntegerCheckerboardContext, latent_channels: int) -> onnx.ModelProto:
+    """ONNX twin of :class:`IntegerCheckerboardContext` on the whole latent grid, bit-exact.
+
+    The 12-tap convolution runs at every position and a parity mask built from the input's
+    shape keeps the refinement at the non-anchors only: their taps all land on anchors (or the
+    zero padding), so no other value of ``anchors`` reaches an output, and the anchors pass
+    ``mean`` and ``log_scale`` through. It is twice the numpy reference's work, in a graph
+    without gathers or scatters over positions.
+    """
+    graph = _IntegerGraph()
+    m = latent_channels
+    limit = network.input_max * 2**ACTIVATION_FRACTION_BITS
+    low, high = graph.constant(np.float64(-limit)), graph.constant(np.float64(limit))
+    zero, ceiling = graph.constant(np.float64(0.0)), graph.constant(np.float64(network.activation_max * 2**ACTIVATION_FRACTION_BITS))
+    (context_weight, hidden_weight, output_weight), (context_bias, hidden_bias, output_bias) = network.weights, network.biases
+    anchors = graph.op("Clip", graph.op("Cast", "anchors", to=TensorProto.DOUBLE), low, high)
+    features = graph.op("Clip", graph.rescale(graph.affine(context_weight, context_bias, graph.im2col(anchors, m, CONTEXT_TAPS))), zero, ceiling)
+    mean = graph.op("Cast", "mean", to=TensorProto.DOUBLE)
+    log_scale = graph.op("Clip", graph.op("Cast", "log_scale", to=TensorProto.DOUBLE), low, high)  # clipped in the output too
+    channel_rows = graph.constant(np.array([m, -1]))
+    inputs = graph.op(
+        "Concat", features, graph.op("Reshape", graph.op("Clip", mean, low, high), channel_rows), graph.op("Reshape", log_scale, channel_rows), axis=0
+    )
+    hidden = graph.op("Clip", graph.rescale(graph.affine(hidden_weight, hidden_bias, inputs)), zero, ceiling)
+    delta = graph.to_image(graph.rescale(graph.affine(output_weight, output_bias, hidden)), 2 * m, "anchors")
+    graph.nodes.append(helper.make_node("Split", [delta, graph.constant(np.array([m, m]))], ["delta_mean", "delta_log_scale"], axis=1))
+    is_anchor = _anchor_mask(graph, "anchors")
+    refinements = (("refined_mean", "mean", mean, "delta_mean"), ("refined_log_scale", "log_scale", log_scale, "delta_log_scale"))
+    for output, source, base, delta_name in refinements:  # μ_h + Δμ, clip(log σ_h) + Δlog σ at the non-anchors
+        refined = graph.op("Cast", graph.op("Add", base, delta_name), to=TensorProto.INT64)
+        graph.nodes.append(helper.make_node("Where", [is_anchor, source, refined], [output], name=output))
+    latent_shape = [1, m, "latent_height", "latent_width"]
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        "integer_checkerboard_context",
+        [helper.make_tensor_value_info(name, TensorProto.INT64, latent_shape) for name in ("anchors", "mean", "log_scale")],
+        [helper.make_tensor_value_info(name, TensorProto.INT64, latent_shape) for name in ("refined_mean", "refined_log_scale")],
         graph.initializers,
     )
     return helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="aecodec")
@@ -378,10 +452,10 @@ def _replace_folder(staging: Path, target: Path) -> None:
     shutil.rmtree(graveyard)
 
 
-def _cards(record: dict, config: HyperpriorConfig, arrays: dict[str, np.ndarray], input_max: int) -> dict[str, dict]:
+def _cards(record: dict, config: HyperpriorConfig, arrays: dict[str, np.ndarray], input_max: int, context_input_max: float | None) -> dict[str, dict]:
     """Every JSON card of the folder: one per graph, then the gains and entropy-tables cards."""
     return {
-        **onnx_files.model_cards(record, config, input_max),
+        **onnx_files.model_cards(record, config, input_max, context_input_max),
         onnx_files.GAINS: onnx_files.gains_card(record, config, arrays["float.gain.log_gain"], arrays["float.gain.log_inverse_gain"]),
         onnx_files.ENTROPY_TABLES: onnx_files.entropy_tables_card(
             record, PMFTables.from_arrays(arrays, "z_tables"), PMFTables.from_arrays(arrays, "y_tables")
@@ -401,14 +475,18 @@ def _write_graphs(model_id: str, folder: Path) -> None:
     models[onnx_files.SYNTHESIS] = _split_transposed_convolutions(models[onnx_files.SYNTHESIS])
     network = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
     models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.m)
+    context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.context_channels else None
+    if context is not None:
+        models[onnx_files.CONTEXT] = _context(context, config.m)
     record = {"model_id": model_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET}
     for name, graph in models.items():
         onnx.checker.check_model(graph, full_check=True)
         onnx.save_model(graph, folder / name)
-    for name, card in _cards(record, config, arrays, network.input_max).items():
+    for name, card in _cards(record, config, arrays, network.input_max, context.input_max if context is not None else None).items():
         (folder / name).write_text(onnx_files.card_text(card) + "\n", encoding="utf-8")
     record["exported_with"] = {"aecodec": __version__, "torch": torch.__version__, "onnx": onnx.__version__}
-    record["files"] = {name: {"sha256": zoo.sha256_of(folder / name), "bytes": (folder / name).stat().st_size} for name in onnx_files.FILES}
+    files = onnx_files.codec_files(context is not None)
+    record["files"] = {name: {"sha256": zoo.sha256_of(folder / name), "bytes": (folder / name).stat().st_size} for name in files}
     (folder / onnx_files.EXPORT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
 
 

@@ -1,19 +1,21 @@
 """The files of a model's ONNX folder: where it is, whether it is current, its cards.
 
 ``aecodec export`` writes one folder per model, ``weights/onnx/<model id>/``, holding the
-four graphs (one per network), a JSON model card beside each graph, two data cards with
-the numbers an embedder needs besides the graphs (``gains.json``: the per-channel gains and
-how quality selects them; ``entropy_tables.json``: the integer probability tables), and
-``export.json``, which names the weights (by sha256) everything was exported from. Files
-exported from other weights would decode with the wrong transforms or tables, so every
-user of the folder checks that record first; the check is cheap (nothing is hashed)
-because the weights file itself is verified against the manifest whenever it is loaded.
+four graphs (one per network; five with a checkerboard context model), a JSON model card
+beside each graph, two data cards with the numbers an embedder needs besides the graphs
+(``gains.json``: the per-channel gains and how quality selects them;
+``entropy_tables.json``: the integer probability tables), and ``export.json``, which names
+the weights (by sha256) everything was exported from. Files exported from other weights
+would decode with the wrong transforms or tables, so every user of the folder checks that
+record first; the check is cheap (nothing is hashed) because the weights file itself is
+verified against the manifest whenever it is loaded.
 Nothing here needs torch or onnxruntime.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +27,24 @@ from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.entropy.tables import ESCAPE_VALUE_BITS, PRECISION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, SCALE_LOG_MIN, PMFTables
 
 EXPORT_RECORD = "export.json"
-LAYOUT = 3
+LAYOUT = 4
 """Version of what a graph folder holds, bumped whenever graphs or cards change meaning.
 
-2: analysis.onnx outputs all four backbone stages; 3: gains.json gained low_rate_deadzone.
+2: analysis.onnx outputs all four backbone stages; 3: gains.json gained low_rate_deadzone;
+4: a model with a checkerboard context model has context.onnx, and its cards describe the
+two-pass quantization and coding of y, which a host following a layout-3 folder of such a
+model would get wrong (and every model's entropy_tables.json now tells how passes are ordered).
 """
 ONNX_FOLDER = "onnx"
 
 # One graph per network; the float ones are rate-free (the host applies the gains), so the
-# onnx backend and embedders run the same four graphs.
+# onnx backend and embedders run the same graphs. Every codec has the four of GRAPHS; a
+# codec with a checkerboard context model also has CONTEXT (see codec_graphs).
 ANALYSIS = "analysis.onnx"
 HYPER_ANALYSIS = "hyper_analysis.onnx"
 SYNTHESIS = "synthesis.onnx"
 HYPER_DECODER = "hyper_decoder.onnx"
+CONTEXT = "context.onnx"
 GRAPHS = (ANALYSIS, HYPER_ANALYSIS, SYNTHESIS, HYPER_DECODER)
 
 # A restoration head is one graph fed by the backbone graph (the codec's analysis.onnx),
@@ -50,10 +57,21 @@ GAINS = "gains.json"
 ENTROPY_TABLES = "entropy_tables.json"
 DATA_CARDS = (GAINS, ENTROPY_TABLES)
 
-# Every file export.json records a sha256 of: all a host reads apart from the graph cards.
-FILES = GRAPHS + DATA_CARDS
-
 _FIXED_POINT = 2**ACTIVATION_FRACTION_BITS
+
+
+def codec_graphs(context: bool) -> tuple[str, ...]:
+    """The graphs of a codec: :data:`GRAPHS`, and :data:`CONTEXT` when it has a context model.
+
+    A codec without a context model has no context.onnx at all (rather than a graph that
+    changes nothing), so its folder stays what it was before context models existed.
+    """
+    return GRAPHS + (CONTEXT,) if context else GRAPHS
+
+
+def codec_files(context: bool) -> tuple[str, ...]:
+    """Every file of a codec's folder that export.json records a sha256 of: all a host reads apart from the graph cards."""
+    return codec_graphs(context) + DATA_CARDS
 
 
 def onnx_dir(model_id: str) -> Path:
@@ -77,8 +95,8 @@ def staleness(model_id: str, folder: Path | None = None, graphs: tuple[str, ...]
         model_id: Model whose installed weights (as the manifest lists them) must match.
         folder: Graph folder; default :func:`onnx_dir`.
         graphs: Files that must be present: by default every graph and data card of a
-            codec (or the graph of a head), so a folder from an older export layout counts
-            as stale; the backend passes only the graphs it runs.
+            codec (context.onnx when the export record, written from these very weights,
+            lists it) or the graph of a head; the backend passes only the graphs it runs.
 
     Returns:
         A one-line reason ("no ONNX graphs for …", "… exported from other weights …"), or
@@ -95,7 +113,7 @@ def staleness(model_id: str, folder: Path | None = None, graphs: tuple[str, ...]
         return f"{folder} holds graphs of {record.get('model_id')!r}, not {model_id!r}"
     entry = zoo.entry(model_id)
     if graphs is None:
-        graphs = (HEAD,) if entry.task else FILES
+        graphs = (HEAD,) if entry.task else codec_files(CONTEXT in record.get("files", {}))
     installed = entry.sha256
     exported = str(record.get("weights_sha256", ""))
     if exported != installed:
@@ -137,7 +155,75 @@ def _tensor(name: str, dtype: str, shape: list, meaning: str) -> dict:
     return {"name": name, "dtype": dtype, "shape": shape, "layout": "NCHW", "meaning": meaning}
 
 
-def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[str, dict]:
+@dataclass(frozen=True)
+class _YSteps:
+    """What a host does with the latent symbols after h_s, with or without a context model.
+
+    Attributes:
+        encoder: Steps of the encoder after the symbols are rounded with h_s's mean.
+        decoder: How the decoder gets the symbols and ŷ_g from the container.
+        tables: How each latent symbol selects its table.
+    """
+
+    encoder: list[str]
+    decoder: str
+    tables: str
+
+
+def _y_steps(context: bool) -> _YSteps:
+    """The host's steps for y: one pass with h_s's parameters, or the checkerboard's two passes.
+
+    With a context model the decoder knows the non-anchors' parameters only after decoding
+    the anchors, so encoder and decoder both code the anchors first and refine the rest with
+    context.onnx in between (aecodec.codecs.frozen: quantize, _y_passes, _decode_y).
+    """
+    container = "write the .aec container (aecodec/bitstream)"
+    if not context:
+        return _YSteps(
+            encoder=[f"range-code ẑ and the symbols with the tables of {ENTROPY_TABLES} and {container}"],
+            decoder=f"read the .aec container, range-decode ẑ and the symbols ({ENTROPY_TABLES}); ŷ_g = float32(symbols + mean / {_FIXED_POINT})",
+            tables=f"each latent symbol's table index from log_scale and each ẑ channel's table: see {ENTROPY_TABLES}",
+        )
+    return _YSteps(
+        encoder=[
+            f"anchors are the latent positions with (row + col) even, counted from 0 at the top left; anchors = symbols × {_FIXED_POINT} + mean "
+            f"as int64 (mean cropped to the latent grid); run {CONTEXT} on anchors, mean and log_scale; round the symbols of the other positions again, "
+            "the same way, from refined_mean (the anchors keep theirs)",
+            f"range-code ẑ, then into one \"y\" stream the anchors' symbols (all channels, C order of y[:, anchor_mask]) followed by the "
+            f"others' (C order of y[:, ~anchor_mask]), each with the y table its refined_log_scale selects ({ENTROPY_TABLES}); {container}",
+        ],
+        decoder=f"read the .aec container, range-decode ẑ, run hyper_decoder.onnx and crop; range-decode the anchors' symbols (tables from "
+        f"log_scale), run {CONTEXT} on them, then range-decode the others' symbols (tables from refined_log_scale) from the same "
+        f"\"y\" stream; ŷ_g = float32(symbols + refined_mean / {_FIXED_POINT})",
+        tables=f"the anchors' table index from log_scale; then {CONTEXT} ({card_name(CONTEXT)}) refines mean and log_scale of the other "
+        f"positions, and every latent symbol's table index comes from refined_log_scale; each ẑ channel's table: see {ENTROPY_TABLES}",
+    )
+
+
+def _context_card(latent: list[int | str], input_max: float, steps: _YSteps) -> tuple[str, list[dict], list[dict], list[str], list[str]]:
+    """Purpose, inputs, outputs and host steps of context.onnx, on the latent grid."""
+    limit = f"clip(log_scale, ±{input_max:g} × {_FIXED_POINT})"
+    return (
+        "exact integer checkerboard context model (He et al. 2021): refines mean and log-scale of the non-anchor latent elements "
+        "((row + col) odd) from the anchors; bit-exact with aecodec.entropy.integer_context.IntegerCheckerboardContext on any machine",
+        [
+            _tensor("anchors", "int64", latent, f"fixed-point ŷ_g = symbols × {_FIXED_POINT} + mean; only anchor positions ((row + col) even) are read"),
+            _tensor("mean", "int64", latent, "hyper_decoder.onnx's mean cropped to the latent grid"),
+            _tensor("log_scale", "int64", latent, "hyper_decoder.onnx's log_scale cropped to the latent grid"),
+        ],
+        [
+            _tensor("refined_mean", "int64", latent, f"mean at anchors, mean + Δμ elsewhere (units of 2^-{ACTIVATION_FRACTION_BITS})"),
+            _tensor("refined_log_scale", "int64", latent, f"log_scale at anchors, {limit} + Δlog σ elsewhere (units of 2^-{ACTIVATION_FRACTION_BITS})"),
+        ],
+        [
+            "crop hyper_decoder.onnx's mean and log_scale to the latent's height and width (height / 16, width / 16)",
+            f"the anchors' symbols: rounded from mean as {card_name(HYPER_ANALYSIS)} says (encoder), or range-decoded (decoder)",
+        ],
+        [*(f"encoder: {step}" for step in steps.encoder), f"decoder: {steps.decoder}"],
+    )
+
+
+def model_cards(record: dict, config: HyperpriorConfig, input_max: int, context_input_max: float | None = None) -> dict[str, dict]:
     """The JSON model card of every graph, keyed by card file name.
 
     Each card says what a host in any language must feed the graph and do with its output;
@@ -147,6 +233,8 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
         record: Model id, weights file and sha256 and opset, copied into every card.
         config: Architecture of the model (channel counts).
         input_max: Largest |ẑ| the integer hyper-decoder is exact for.
+        context_input_max: Clip of the context model's inputs in real units, or None for a
+            codec without a context model (no context card; y is coded in one pass).
     """
     m, n = config.m, config.n
     image = [1, 3, "height", "width"]
@@ -160,8 +248,7 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
         f"r = float64(y_g) − mean / {_FIXED_POINT}; δ = the dead zone at t ({GAINS}: low_rate_deadzone); "
         f"symbols = clip(round_half_to_even(r) if δ = 0 else sign(r) × floor(|r| + 0.5 − δ), −{LATENT_SYMBOL_MAX}, {LATENT_SYMBOL_MAX})"
     )
-    encode = f"range-code ẑ and the symbols with the tables of {ENTROPY_TABLES} and write the .aec container (aecodec/bitstream)"
-    decode = f"read the .aec container, range-decode ẑ and the symbols ({ENTROPY_TABLES}); ŷ_g = float32(symbols + mean / {_FIXED_POINT})"
+    steps = _y_steps(context_input_max is not None)
     cards = {
         ANALYSIS: (
             "g_a: image → latent, independent of the rate (run once per image, then quantize at any quality)",
@@ -180,13 +267,13 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
             [_tensor("gained_latent", "float32", latent, "y_g, the analysis latent × gain(t)")],
             [_tensor("hyper_latent", "float32", hyper, "hyper-latent z before rounding")],
             [gain],
-            [quantize, encode],
+            [quantize, *steps.encoder],
         ),
         SYNTHESIS: (
             "g_s: de-gained latent → image",
             [_tensor("latent", "float32", latent, "ŷ = float32(ŷ_g × inverse_gain(t)) per channel")],
             [_tensor("image", "float32", image, "RGB / 255, unclipped; height and width are 16 × the latent's")],
-            [decode, f"ŷ = float32(ŷ_g × inverse_gain(t)) per channel, inverse_gain(t) as {GAINS} defines it"],
+            [steps.decoder, f"ŷ = float32(ŷ_g × inverse_gain(t)) per channel, inverse_gain(t) as {GAINS} defines it"],
             [finish],
         ),
         HYPER_DECODER: (
@@ -198,12 +285,11 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
                 _tensor("log_scale", "int64", [1, m, "4 × hyper_height", "4 × hyper_width"], f"natural log of the Gaussian scale × {_FIXED_POINT}"),
             ],
             [f"refuse ẑ with any |value| > {input_max} (exactness is proven only within that bound)"],
-            [
-                "crop mean and log_scale to the latent's height and width (height / 16, width / 16)",
-                f"each latent symbol's table index from log_scale and each ẑ channel's table: see {ENTROPY_TABLES}",
-            ],
+            ["crop mean and log_scale to the latent's height and width (height / 16, width / 16)", steps.tables],
         ),
     }
+    if context_input_max is not None:
+        cards[CONTEXT] = _context_card(latent, context_input_max, steps)
     result = {
         card_name(graph): {
             "graph": graph,
@@ -218,8 +304,10 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int) -> dict[
         }
         for graph, (purpose, inputs, outputs, before, after) in cards.items()
     }
-    # The two numbers a host computes with, not only reads about.
+    # The numbers a host computes with, not only reads about.
     result[card_name(HYPER_DECODER)].update(input_max=input_max, fraction_bits=ACTIVATION_FRACTION_BITS)
+    if context_input_max is not None:
+        result[card_name(CONTEXT)].update(input_max=context_input_max, fraction_bits=ACTIVATION_FRACTION_BITS)
     return result
 
 
@@ -355,7 +443,8 @@ def entropy_tables_card(record: dict, z_tables: PMFTables, y_tables: PMFTables) 
         "escape_value_bits for each escaped symbol (aecodec.entropy.tables.PMFTables.information); the range coder "
         "spends that plus a few bytes of flush per stream",
         "coding": "aecodec.entropy.coder: constriction's queue RangeEncoder, each table as Categorical(pmf / 2^precision_bits, "
-        "perfect=False), elements grouped by table in ascending table order and in flat (C, H, W) order within a group; "
+        "perfect=False), elements grouped by table in ascending table order and in flat (C, H, W) order within a group "
+        "(with a context model, context.json, y is two such passes in one stream: the anchors, then the others); "
         "constriction (Rust or Python) reads and writes .aec streams byte for byte, any other range coder fed these tables "
         "codes at the same ideal bits but not compatibly",
         "z_tables": _table_arrays(z_tables),

@@ -68,6 +68,10 @@ class TrainConfig(Schedule):
             ``aecodec.train.release``) whose float weights start a new run instead of a random
             initialisation, so a model can be refined (new rate range, more steps) without
             paying again for the CPU-hours already spent. Only read when no checkpoint exists.
+        frozen_analysis: Keep g_a as ``init_from`` has it. g_a is the restoration heads'
+            backbone: a codec refined with it frozen shares its analysis transform (the
+            same tensors) with its parent, so the heads trained on the parent's g_a serve
+            the refined codec too.
     """
 
     train_dir: str
@@ -76,6 +80,7 @@ class TrainConfig(Schedule):
     lambda_min: float = 0.0018
     lambda_max: float = 0.13
     init_from: str | None = None
+    frozen_analysis: bool = False
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":

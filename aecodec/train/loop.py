@@ -4,8 +4,10 @@ Each step draws a batch of crops and, per crop, a rate parameter t ~ U[0, K−1]
 trade-off λ(t) log-interpolated between ``lambda_min`` and ``lambda_max``; the loss is
 ``mean(λ·255²·MSE + bpp)`` so one network learns the whole rate continuum. The run folder
 holds ``checkpoint.pt`` (model, EMA, optimizer, RNG, step, CPU seconds; rewritten atomically
-every few minutes), ``train.log`` and ``curve.jsonl`` (validation PSNR/bpp of the EMA
-weights against CPU-hours). Re-running the same command resumes from the checkpoint.
+every few minutes), ``train.log``, ``curve.jsonl`` (validation PSNR/bpp of the EMA weights
+against CPU-hours) and, per validation, ``ema-<step>.pt``: the EMA weights that were
+validated, which ``aecodec.train.release`` accepts like a checkpoint. Re-running the same
+command resumes from the checkpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.errors import InputError
 from aecodec.train.config import TrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
 from aecodec.train.losses import rate_distortion
@@ -95,6 +98,27 @@ def validate(model: MeanScaleHyperprior, photos: list[np.ndarray], rates: list[f
     return points
 
 
+def initialise_from(model: MeanScaleHyperprior, state: dict[str, torch.Tensor]) -> list[str]:
+    """Load released weights into ``model``, which may add a context model they lack.
+
+    A context model starts with a zero output layer, so the refined model starts exactly
+    where the released one ended.
+
+    Raises:
+        InputError: The weights do not fit the model in any other way.
+
+    Returns:
+        Names of the parameters that kept their initialisation.
+    """
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape
+        raise InputError(f"init_from weights do not fit the model: {exc}") from exc
+    if unexpected or any(not name.startswith("context.") for name in missing):
+        raise InputError(f"init_from weights do not fit the model: missing {missing}, unexpected {unexpected}")
+    return missing
+
+
 def start_run(config, run_dir: str | Path) -> tuple[Path, Path]:
     """Create the run folder and set threads and seed; returns it and its checkpoint path."""
     run_dir = Path(run_dir)
@@ -108,8 +132,9 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
     """Train (or resume) until ``config.steps``; return the checkpoint path."""
     run_dir, checkpoint_path = start_run(config, run_dir)
     model = MeanScaleHyperprior(config.model).to(memory_format=torch.channels_last)
+    model.g_a.requires_grad_(not config.frozen_analysis)
     ema = copy.deepcopy(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     sampler = CropSampler(config.train_dir, config.crop, config.min_downscale, config.seed)
     val_photos = [load_rgb(p) for p in list_photos(config.val_dir)[::4]]
     step, cpu_before = 0, 0.0
@@ -124,9 +149,9 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
         log(f"resumed from step {step} ({cpu_before / 3600:.2f} CPU-h)")
     elif config.init_from:
         with np.load(config.init_from) as arrays:
-            model.load_state_dict(float_state_dict(arrays))
+            added = initialise_from(model, float_state_dict(arrays))
         ema.load_state_dict(model.state_dict())
-        log(f"initialised from {config.init_from}")
+        log(f"initialised from {config.init_from}" + (f"; new: {', '.join(added)}" if added else ""))
     cpu_start = cpu_seconds()
     last_save = time.monotonic()
     knots = config.model.knots
@@ -171,6 +196,8 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
             with open(run_dir / "curve.jsonl", "a") as curve:
                 curve.write(json.dumps({"step": step, "cpu_hours": cpu_hours, "points": points}) + "\n")
             log(f"validate step {step}: " + ", ".join(f"t={p['t']:.1f} {p['bpp']:.3f}bpp {p['psnr']:.2f}dB" for p in points))
+            snapshot = {"config": asdict(config), "ema": ema.state_dict(), "step": step, "cpu_seconds": cpu_hours * 3600}
+            save_atomic(snapshot, run_dir / f"ema-{step:06d}.pt")  # releasable: the curve may peak before the end
         if time.monotonic() - last_save > 60 * config.checkpoint_minutes or step == config.steps:
             save()
             last_save = time.monotonic()

@@ -94,8 +94,20 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
             **lineage,
             "cpu_hours_total": round(cpu_hours + lineage.get("parent_cpu_hours", 0.0), 3),
             "weights": "exponential moving average of the training weights",
+            "learning_curve": _learning_curve(checkpoint.parent / "curve.jsonl"),
         },
     }
+
+
+def _learning_curve(path: Path) -> list[dict]:
+    """The run's validation records (``curve.jsonl`` beside the checkpoint: step, CPU-hours of
+    this run, estimated bpp and PSNR of the EMA weights per rate parameter); empty without one.
+
+    ``benchmarks/learning_curve.py`` plots them, chained with the parents' runs.
+    """
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def validation_summary(document: dict, source: Path) -> dict:

@@ -6,11 +6,14 @@
 // Runs analysis.onnx → gain → hyper_analysis.onnx → round → hyper_decoder.onnx (exact
 // integers) → symbols → dequantize → inverse gain → synthesis.onnx, writes the decoded
 // image as OUTPUT.png and prints, as JSON, the ideal bits of the symbols under the integer
-// tables (what a range coder would spend, give or take a few bytes) and the PSNR. Every
-// number it needs besides the graphs comes from the folder's JSON cards (gains.json,
-// entropy_tables.json, hyper_decoder.json); see README.md.
+// tables (what a range coder would spend, give or take a few bytes) and the PSNR. A model
+// with a checkerboard context model (context.onnx in its folder) quantizes in two passes:
+// the anchors with the hyper-decoder's mean, then context.onnx (exact integers) refines the
+// mean and log-scale of the others, which are rounded again. Every number it needs besides
+// the graphs comes from the folder's JSON cards (gains.json, entropy_tables.json,
+// hyper_decoder.json, context.json); see README.md.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +23,9 @@ import ort from 'onnxruntime-node';
 import { clip, padToTensor, psnr, readPng, roundHalfEven, toRgb, writePng } from './images.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const DEFAULT_MODEL_DIR = join(HERE, '..', '..', 'weights', 'onnx', 'hyperprior-v1');
+const WEIGHTS_DIR = join(HERE, '..', '..', 'weights');
+/** The folder of the manifest's default codec, when --model-dir does not name one. */
+const defaultModelDir = () => join(WEIGHTS_DIR, 'onnx', JSON.parse(readFileSync(join(WEIGHTS_DIR, 'MANIFEST.json'), 'utf8')).default);
 
 // ---------------------------------------------------------------------------------------
 // Numbers exactly as numpy computes them
@@ -74,31 +79,57 @@ function roundSymbol(residual, deadzone) {
   return deadzone === 0 ? roundHalfEven(residual) : Math.sign(residual) * Math.floor(Math.abs(residual) + 0.5 - deadzone);
 }
 
-/**
- * Symbols, their means and y-table indices on the latent grid (C, h, w), cropped from the
- * hyper-decoder's (C, 4a, 4b) grid.
- */
-function quantizeLatent(gained, mean, logScale, deadzone, cards) {
-  const [, channels, height, width] = gained.dims;
-  const [, , gridHeight, gridWidth] = mean.dims;
-  const { fraction_bits: fractionBits } = cards.hyperDecoder;
-  const tables = cards.entropyTables;
-  const count = channels * height * width;
-  const symbols = new Float64Array(count);
-  const means = new Float64Array(count);
-  const bins = new Int32Array(count);
+/** An int64 (1, C, 4a, 4b) output of the hyper-decoder cropped to the latent grid (1, C, h, w). */
+function cropToLatent(tensor, height, width) {
+  const [, channels, gridHeight, gridWidth] = tensor.dims;
+  const data = new BigInt64Array(channels * height * width);
   for (let c = 0, i = 0; c < channels; c++) {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++, i++) {
-        const grid = (c * gridHeight + y) * gridWidth + x;
-        means[i] = Number(mean.data[grid]) / 2 ** fractionBits;
-        const bin = Math.floor((Number(logScale.data[grid]) - tables.scale_log_min) / tables.scale_bin_step);
-        bins[i] = clip(bin, 0, tables.scale_bin_count - 1);
-        symbols[i] = clip(roundSymbol(gained.data[i] - means[i], deadzone), -tables.latent_symbol_max, tables.latent_symbol_max);
+        data[i] = tensor.data[(c * gridHeight + y) * gridWidth + x];
       }
     }
   }
+  return new ort.Tensor('int64', data, [1, channels, height, width]);
+}
+
+/** Symbols, their means and y-table indices from fixed-point mean and log-scale on the latent grid. */
+function quantizeLatent(gained, mean, logScale, deadzone, cards) {
+  const { fraction_bits: fractionBits } = cards.hyperDecoder;
+  const tables = cards.entropyTables;
+  const count = gained.data.length;
+  const symbols = new Float64Array(count);
+  const means = new Float64Array(count);
+  const bins = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    means[i] = Number(mean.data[i]) / 2 ** fractionBits;
+    const bin = Math.floor((Number(logScale.data[i]) - tables.scale_log_min) / tables.scale_bin_step);
+    bins[i] = clip(bin, 0, tables.scale_bin_count - 1);
+    symbols[i] = clip(roundSymbol(gained.data[i] - means[i], deadzone), -tables.latent_symbol_max, tables.latent_symbol_max);
+  }
   return { symbols, means, bins };
+}
+
+/** Fixed-point ŷ_g = symbols × 2^fraction_bits + mean as int64: context.onnx's `anchors` (it reads only the anchors). */
+function fixedPointLatent(symbols, mean, fractionBits) {
+  const unit = BigInt(2 ** fractionBits);
+  return new ort.Tensor('int64', BigInt64Array.from(symbols, (symbol, i) => BigInt(symbol) * unit + mean.data[i]), mean.dims);
+}
+
+/**
+ * The latent's symbols, means and table indices, as aecodec.codecs.frozen quantizes: with h_s's
+ * mean and log-scale, and with a context model in two passes as context.json says. The second
+ * pass rounds every element again from the refined parameters; at the anchors context.onnx
+ * returns its inputs, so the anchors' symbols are those of the first pass.
+ */
+async function quantize(gained, mean, logScale, deadzone, sessions, cards) {
+  const hyperPass = quantizeLatent(gained, mean, logScale, deadzone, cards);
+  if (!sessions.context) {
+    return hyperPass;
+  }
+  const anchors = fixedPointLatent(hyperPass.symbols, mean, cards.context.fraction_bits);
+  const refined = await sessions.context.run({ anchors, mean, log_scale: logScale });
+  return quantizeLatent(gained, refined.refined_mean, refined.refined_log_scale, deadzone, cards);
 }
 
 /** Bits of each symbol under its table: −log2 of its integer probability, + 32 if escaped. */
@@ -126,14 +157,19 @@ function dequantize({ symbols, means }, dims, inverseGain) {
 // The codec
 // ---------------------------------------------------------------------------------------
 
+/** The folder's cards; `context` only for a model with a context model (context.json). */
 function readCards(modelDir) {
   const read = (name) => JSON.parse(readFileSync(join(modelDir, name), 'utf8'));
-  return { gains: read('gains.json'), entropyTables: read('entropy_tables.json'), hyperDecoder: read('hyper_decoder.json') };
+  const cards = { gains: read('gains.json'), entropyTables: read('entropy_tables.json'), hyperDecoder: read('hyper_decoder.json') };
+  if (existsSync(join(modelDir, 'context.json'))) {
+    cards.context = read('context.json');
+  }
+  return cards;
 }
 
-async function openSessions(modelDir, threads) {
+async function openSessions(modelDir, threads, cards) {
   const options = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 };
-  const names = ['analysis', 'hyper_analysis', 'hyper_decoder', 'synthesis'];
+  const names = ['analysis', 'hyper_analysis', 'hyper_decoder', 'synthesis', ...(cards.context ? ['context'] : [])];
   const sessions = await Promise.all(names.map((name) => ort.InferenceSession.create(join(modelDir, `${name}.onnx`), options)));
   return Object.fromEntries(names.map((name, i) => [name, sessions[i]]));
 }
@@ -146,7 +182,9 @@ async function roundTrip(image, quality, sessions, cards) {
   const { hyper_latent: z } = await sessions.hyper_analysis.run({ gained_latent: gained });
   const zHat = quantizeHyperLatent(z, cards.hyperDecoder.input_max);
   const { mean, log_scale: logScale } = await sessions.hyper_decoder.run({ quantized_hyper_latent: zHat });
-  const quantized = quantizeLatent(gained, mean, logScale, lowRateDeadzone(t, cards.gains), cards);
+  const [, , height, width] = gained.dims;
+  const [latentMean, latentLogScale] = [mean, logScale].map((tensor) => cropToLatent(tensor, height, width));
+  const quantized = await quantize(gained, latentMean, latentLogScale, lowRateDeadzone(t, cards.gains), sessions, cards);
   const tables = cards.entropyTables;
   const zPlane = z.dims[2] * z.dims[3];
   const zSymbols = Float64Array.from(zHat.data, Number);
@@ -162,7 +200,7 @@ async function main() {
     allowPositionals: true,
     options: {
       quality: { type: 'string', default: '75' },
-      'model-dir': { type: 'string', default: DEFAULT_MODEL_DIR },
+      'model-dir': { type: 'string' },
       threads: { type: 'string', default: '0' },
     },
   });
@@ -171,11 +209,12 @@ async function main() {
   }
   const [input, output] = positionals;
   const quality = Number(values.quality);
-  const cards = readCards(values['model-dir']);
+  const modelDir = values['model-dir'] ?? defaultModelDir();
+  const cards = readCards(modelDir);
   if (!(quality >= cards.gains.quality_range[0] && quality <= cards.gains.quality_range[1])) {
     throw new Error(`quality must be within ${cards.gains.quality_range.join('–')}, got ${values.quality}`);
   }
-  const sessions = await openSessions(values['model-dir'], Number(values.threads));
+  const sessions = await openSessions(modelDir, Number(values.threads), cards);
   const image = readPng(input);
   const started = performance.now();
   const result = await roundTrip(image, quality, sessions, cards);
