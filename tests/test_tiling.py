@@ -44,7 +44,7 @@ def test_tiled_integer_entropy_parameters_are_bit_exact(codec, image, monkeypatc
     latent = codec.analyse(image)
     whole = codec.quantize(latent, 60.0)
     _small_tiles(monkeypatch, hyper=1)
-    monkeypatch.setattr(frozen, "CONTEXT_ROWS", 2)
+    monkeypatch.setattr(frozen, "CONTEXT_POSITIONS", 1)  # blocks of 2 rows
     tiled = codec.quantize(latent, 60.0)
     assert min(whole.z_hat.shape[1:]) > 3  # several tiles each way
     for field in ("z_hat", "y_symbols", "mean", "bins"):

@@ -59,10 +59,11 @@ SYNTHESIS_MARGIN = 2  # latent elements
 HYPER_TILE = 16  # z elements
 HYPER_MARGIN = 2  # z elements
 INFORMATION_CHANNELS = 16  # latent channels per step of FrozenHyperprior.information
-# The context model runs on blocks of latent rows (it reads 2 rows beyond each block), so its
-# im2col buffer stays small however large the image: 16 rows of a 50 MP photo need ~70 MB.
-# Even, so that every block starts on an even row (see IntegerCheckerboardContext.refine).
-CONTEXT_ROWS = 16
+# The context model runs on blocks of latent rows (it reads 2 rows beyond each block) holding
+# about this many non-anchors, so its im2col buffer stays near 60 MB however large the image,
+# while a 768×512 photo (768 non-anchors) is one block: one set of matrix products, which
+# BLAS runs far better than many small ones.
+CONTEXT_POSITIONS = 4096
 # Dead zone of the encoder's rounding below the first gain knot: the rounding threshold moves
 # by this much per unit of extrapolated rate parameter, up to one unit (see low_rate_deadzone).
 DEADZONE_PER_RATE_UNIT = 0.1
@@ -278,13 +279,14 @@ class FrozenHyperprior:
 
         Reads only the anchors of ``y_symbols`` and ``mean``, so the encoder (which knows
         every symbol) and the decoder (which has decoded only the anchors) compute the same.
-        Blocks of CONTEXT_ROWS (even) rows keep every window's first row even, as the
-        integer network needs.
+        Blocks of an even number of rows keep every window's first row even, as the integer
+        network needs.
         """
-        _, height, _ = y_symbols.shape
+        _, height, width = y_symbols.shape
         scale = 2.0**ACTIVATION_FRACTION_BITS
-        for start in range(0, height, CONTEXT_ROWS):
-            top, end = max(0, start - 2), min(height, start + CONTEXT_ROWS)
+        block_rows = max(2, 2 * (CONTEXT_POSITIONS // width))  # width/2 non-anchors per row
+        for start in range(0, height, block_rows):
+            top, end = max(0, start - 2), min(height, start + block_rows)
             window, block = slice(top, min(height, end + 2)), slice(start, end)
             y_hat = (y_symbols[:, window] + mean[:, window]) * scale  # exact: μ is a multiple of 2^-8
             refined_mean, refined_log_scale = self.context.refine(y_hat, mean[:, block] * scale, log_scale[:, block], slice(start - top, end - top))

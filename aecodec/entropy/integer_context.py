@@ -74,22 +74,32 @@ class IntegerCheckerboardContext:
         np.clip(y_hat, -limit, limit, out=padded[:, 2:-2, 2:-2])
         refined_mean = np.array(mean, dtype=np.float64)
         refined_log_scale = np.array(log_scale, dtype=np.int64)
+        grids, patches = [], []  # both parities go through the network in one set of products
         for parity in (0, 1):
             first = rows.start + parity  # window row of this parity's first refined row
             column = (first + 1) % 2  # its non-anchors: (row + column) odd
             n_rows, n_cols = len(range(first, rows.stop, 2)), len(range(column, width, 2))
             if not (n_rows and n_cols):
                 continue
-            patches = np.empty((channels, len(CONTEXT_TAPS), n_rows, n_cols), dtype=np.float64)
+            taps = np.empty((channels, len(CONTEXT_TAPS), n_rows, n_cols), dtype=np.float64)
             for k, (dy, dx) in enumerate(CONTEXT_TAPS):
                 top, left = first + 2 + dy, column + 2 + dx
-                patches[:, k] = padded[:, top : top + 2 * n_rows - 1 : 2, left : left + 2 * n_cols - 1 : 2]
-            block = (slice(None), slice(parity, rows.stop - rows.start, 2), slice(column, width, 2))
-            block_mean, block_log_scale = refined_mean[block].reshape(channels, -1), refined_log_scale[block].reshape(channels, -1)
-            delta_mean, delta_log_scale = self._deltas(patches.reshape(channels * len(CONTEXT_TAPS), -1), block_mean, block_log_scale)
-            refined_mean[block] = (block_mean + delta_mean).reshape(channels, n_rows, n_cols)
-            clipped = np.clip(block_log_scale, -limit, limit).astype(np.int64)
-            refined_log_scale[block] = (clipped + delta_log_scale).reshape(channels, n_rows, n_cols)
+                taps[:, k] = padded[:, top : top + 2 * n_rows - 1 : 2, left : left + 2 * n_cols - 1 : 2]
+            grids.append(((slice(None), slice(parity, rows.stop - rows.start, 2), slice(column, width, 2)), (n_rows, n_cols)))
+            patches.append(taps.reshape(channels * len(CONTEXT_TAPS), -1))
+        if not grids:
+            return refined_mean, refined_log_scale
+        block_mean = np.concatenate([refined_mean[grid].reshape(channels, -1) for grid, _ in grids], axis=1)
+        block_log_scale = np.concatenate([refined_log_scale[grid].reshape(channels, -1) for grid, _ in grids], axis=1)
+        delta_mean, delta_log_scale = self._deltas(np.concatenate(patches, axis=1), block_mean, block_log_scale)
+        new_mean = block_mean + delta_mean
+        new_log_scale = np.clip(block_log_scale, -limit, limit).astype(np.int64) + delta_log_scale
+        start = 0
+        for grid, shape in grids:
+            end = start + shape[0] * shape[1]
+            refined_mean[grid] = new_mean[:, start:end].reshape(channels, *shape)
+            refined_log_scale[grid] = new_log_scale[:, start:end].reshape(channels, *shape)
+            start = end
         return refined_mean, refined_log_scale
 
     def _deltas(self, patches: np.ndarray, mean: np.ndarray, log_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
