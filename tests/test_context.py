@@ -8,7 +8,7 @@ import torch
 
 from aecodec.codecs import frozen, registry
 from aecodec.codecs.config import HyperpriorConfig
-from aecodec.codecs.freeze import freeze, integer_context
+from aecodec.codecs.freeze import float_state_dict, freeze, integer_context
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.entropy.integer_context import CONTEXT_TAPS, anchor_mask
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, EXACT_LIMIT
@@ -104,3 +104,21 @@ def test_freezing_refuses_a_context_model_that_could_leave_exact_arithmetic(mode
         huge.context.context.weight.fill_(1e6)
     with pytest.raises(ValueError, match="context model could exceed"):
         integer_context(huge)
+
+
+def test_weights_files_keep_h_s_and_the_context_model_as_integers_only(model):
+    """The float copies are rebuilt from the integers, load strictly, and freeze to the same integers."""
+    arrays = freeze(model)
+    assert not [key for key in arrays if key.startswith(("float.h_s.", "float.context."))]
+    state = float_state_dict(arrays)
+    rebuilt = MeanScaleHyperprior(model.config)
+    rebuilt.load_state_dict(state)  # strict: every parameter is there
+    original = model.state_dict()
+    for name in (name for name in original if name.startswith(("h_s.", "context."))):
+        difference = (state[name] - original[name]).abs()
+        if name == "context.context.weight":  # taps that never see an anchor are dropped
+            difference = difference[:, :, [2 + dy for dy, _ in CONTEXT_TAPS], [2 + dx for _, dx in CONTEXT_TAPS]]
+        assert float(difference.max()) <= 2.0**-16, name
+    again = freeze(rebuilt.eval())
+    for key in (key for key in arrays if key.startswith(("h_s_int.", "context_int."))):
+        assert np.array_equal(again[key], arrays[key]), key

@@ -15,7 +15,7 @@ import json
 import numpy as np
 import torch
 
-from aecodec.codecs.context import CONTEXT_INPUT_MAX
+from aecodec.codecs.context import CONTEXT_INPUT_MAX, CONTEXT_KERNEL
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.entropy.integer_context import CONTEXT_TAPS, IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import (
@@ -29,6 +29,10 @@ from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
 from aecodec.codecs.registry import ARCHITECTURE
 
 FLOAT_PREFIX = "float."
+# h_s and the context model ship as their integer networks only: those are what the codec runs,
+# the float weights they were frozen from differ by at most 2^-17, and a refinement that
+# starts from a weights file gets them back from the integers (float_state_dict).
+_INTEGER_ONLY = ("h_s.", "context.")
 Z_INPUT_MAX = 4096
 _Z_SEARCH_SUPPORT = 512
 _Z_MIN_PROBABILITY = 1e-10
@@ -87,12 +91,50 @@ def z_tables(model: MeanScaleHyperprior) -> PMFTables:
 
 
 def float_state_dict(arrays) -> dict[str, torch.Tensor]:
-    """The torch state dict stored by :func:`freeze` in a weights file's arrays.
+    """The torch state dict of a weights file's arrays.
+
+    Files written by :func:`freeze` store h_s and the context model only as integer
+    networks; their float weights are rebuilt here from the integers (older files that
+    store them in float keep theirs).
 
     Args:
         arrays: Mapping of a weights file's arrays (an ``np.load`` result or a dict).
     """
-    return {key[len(FLOAT_PREFIX) :]: torch.from_numpy(np.array(arrays[key])) for key in arrays.keys() if key.startswith(FLOAT_PREFIX)}
+    state = {key[len(FLOAT_PREFIX) :]: torch.from_numpy(np.array(arrays[key])) for key in arrays.keys() if key.startswith(FLOAT_PREFIX)}
+    if "h_s_int.limits" in arrays and not any(name.startswith("h_s.") for name in state):
+        state.update(_floats_of_integer_networks(arrays))
+    return state
+
+
+def _float_layer(prefix: str, weight: np.ndarray, bias: np.ndarray, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+    """The float weight (reshaped to ``shape``) and bias of one integer layer."""
+    return {
+        f"{prefix}.weight": torch.from_numpy((weight / 2.0**WEIGHT_FRACTION_BITS).reshape(shape).astype(np.float32)),
+        f"{prefix}.bias": torch.from_numpy((bias / 2.0 ** (WEIGHT_FRACTION_BITS + ACTIVATION_FRACTION_BITS)).astype(np.float32)),
+    }
+
+
+def _floats_of_integer_networks(arrays) -> dict[str, torch.Tensor]:
+    """Float h_s (and context model) weights equal to the integer networks' values.
+
+    The context kernel's taps that never see an anchor are zero: the integer network has none.
+    """
+    state = {}
+    hyper = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
+    for i, (weight, bias) in enumerate(zip(hyper.weights, hyper.biases)):
+        state.update(_float_layer(f"h_s.convs.{i}", weight, bias, (weight.shape[0], -1, 3, 3)))
+    if "context_int.limits" in arrays:
+        context = IntegerCheckerboardContext.from_arrays(arrays, "context_int")
+        (taps, hidden, output), (tap_bias, hidden_bias, output_bias) = context.weights, context.biases
+        channels = taps.shape[0]
+        taps = taps.reshape(channels, -1, len(CONTEXT_TAPS))
+        kernel = np.zeros((channels, taps.shape[1], CONTEXT_KERNEL, CONTEXT_KERNEL))
+        for k, (dy, dx) in enumerate(CONTEXT_TAPS):
+            kernel[:, :, CONTEXT_KERNEL // 2 + dy, CONTEXT_KERNEL // 2 + dx] = taps[:, :, k]
+        state.update(_float_layer("context.context", kernel, tap_bias, kernel.shape))
+        state.update(_float_layer("context.hidden", hidden, hidden_bias, (*hidden.shape, 1, 1)))
+        state.update(_float_layer("context.output", output, output_bias, (*output.shape, 1, 1)))
+    return state
 
 
 def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
@@ -104,7 +146,8 @@ def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
         )
     }
     for name, tensor in model.state_dict().items():
-        arrays[f"{FLOAT_PREFIX}{name}"] = tensor.detach().float().contiguous().numpy()
+        if not name.startswith(_INTEGER_ONLY):
+            arrays[f"{FLOAT_PREFIX}{name}"] = tensor.detach().float().contiguous().numpy()
     with torch.no_grad():
         arrays.update(integer_hyper_synthesis(model).to_arrays("h_s_int"))
         if model.context is not None:
