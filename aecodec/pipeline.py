@@ -54,6 +54,16 @@ def _pad(rgb: np.ndarray, multiple: int) -> np.ndarray:
     return imageio.pad_edges(rgb, multiple).transpose(2, 0, 1)
 
 
+def _prior(model_id: str, target: RateTarget, pixels: int) -> list[tuple[float, float]] | None:
+    """The model's typical curve of ``target``'s kind (sizes from its bpp), where rate control starts."""
+    curves = zoo.validation_curves(model_id)
+    if curves is None:
+        return None
+    if target.kind == "size":
+        return [(quality, rate * pixels / 8) for quality, rate in curves["bpp"]]
+    return curves[target.kind]
+
+
 def compress(
     image: str | Path | Image.Image | np.ndarray,
     quality: float = 75.0,
@@ -109,7 +119,7 @@ def compress(
         size = framing + sum(4 * math.ceil(bits.sum() / 32) for bits in codec.information(quantize(trial_quality)))
         return size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
 
-    result = ratecontrol.search_quality(measure, target)
+    result = ratecontrol.search_quality(measure, target, _prior(model_id, target, prepared.width * prepared.height))
     quality = result.quality
     coded = codec.encode(quantize(quality))
     size = len(_container(prepared, model_id, quality, coded, bytes(record_length)))

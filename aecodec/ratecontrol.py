@@ -41,8 +41,11 @@ PSNR_QUALITY_STEP = 0.1
 MAX_TRIALS = 16
 FIRST_QUALITY = 50.0
 # Typical slopes of the quality scale (log-bpp and dB per quality step) for the first step
-# away from FIRST_QUALITY; every later step uses the measured secant instead.
+# away from the first quality when no prior curve is given; every later step uses the
+# measured secant instead.
 FIRST_SLOPE = {"bpp": 0.024, "size": 0.024, "psnr": 0.1}
+Prior = list[tuple[float, float]]
+"""The model's typical (quality, value) curve, ascending in quality: where to start and how steep."""
 KINDS = ("bpp", "size", "psnr")
 # The container's tRGT chunk: u8 kind code, u32 target, u32 reached, in these units.
 _RECORD = struct.Struct(">BII")
@@ -156,7 +159,25 @@ def _goal(target: RateTarget) -> float:
     return _scale(target.kind, middle)
 
 
-def _next_quality(target: RateTarget, below: Trial | None, above: Trial | None, last: Trial) -> float:
+def _prior_segment(target: RateTarget, prior: Prior, quality: float | None = None) -> tuple[float, float]:
+    """On the kind's scale, the quality where ``prior`` meets the goal and the slope there.
+
+    With ``quality`` given, the slope of the prior's segment around that quality instead.
+    """
+    points = [(q, _scale(target.kind, v)) for q, v in prior]
+    goal = _goal(target)
+    segments = list(zip(points, points[1:]))
+    for (q0, v0), (q1, v1) in segments:
+        inside = q0 <= quality <= q1 if quality is not None else min(v0, v1) <= goal <= max(v0, v1)
+        if inside and v1 != v0:
+            slope = (v1 - v0) / (q1 - q0)
+            return q0 + (goal - v0) / slope, slope
+    (q0, v0), (q1, v1) = segments[0] if goal < points[0][1] else segments[-1]
+    slope = (v1 - v0) / (q1 - q0)
+    return min(max(q0 + (goal - v0) / slope if slope > 0 else FIRST_QUALITY, QUALITY_MIN), QUALITY_MAX), slope
+
+
+def _next_quality(target: RateTarget, below: Trial | None, above: Trial | None, last: Trial, prior: Prior | None) -> float:
     """Secant step toward the goal, kept strictly inside the bracket (bisection fallback)."""
     goal = _goal(target)
     if below and above:
@@ -164,7 +185,8 @@ def _next_quality(target: RateTarget, below: Trial | None, above: Trial | None, 
         slope = rise / (above.quality - below.quality)
         start = below
     else:
-        slope, start = FIRST_SLOPE[target.kind], last
+        slope = _prior_segment(target, prior, last.quality)[1] if prior else FIRST_SLOPE[target.kind]
+        start = last
     guess = start.quality + (goal - _scale(target.kind, start.value)) / slope if slope > 0 else math.nan
     low = below.quality if below else QUALITY_MIN
     high = above.quality if above else QUALITY_MAX
@@ -176,8 +198,15 @@ def _next_quality(target: RateTarget, below: Trial | None, above: Trial | None, 
     return round(guess, 2)
 
 
-def search_quality(measure: Callable[[float], float], target: RateTarget) -> SearchResult:
+def search_quality(measure: Callable[[float], float], target: RateTarget, prior: Prior | None = None) -> SearchResult:
     """Find the quality that meets ``target``; ``measure(quality)`` returns the kind's value.
+
+    Args:
+        measure: The kind's value of this image at a quality.
+        target: What to meet.
+        prior: The model's typical curve for this kind (e.g. its validation results): the
+            search starts where it meets the target and takes its slope until a second
+            measurement gives a secant, which saves trials on targets far from the middle.
 
     Raises:
         InputError: The target is outside what quality 1–100 reaches for this image.
@@ -185,7 +214,7 @@ def search_quality(measure: Callable[[float], float], target: RateTarget) -> Sea
     trials: list[Trial] = []
     below: Trial | None = None  # highest quality measured under the goal
     above: Trial | None = None  # lowest quality measured at or over the goal
-    quality = FIRST_QUALITY
+    quality = round(_prior_segment(target, prior)[0], 2) if prior else FIRST_QUALITY
     while len(trials) < MAX_TRIALS and all(t.quality != quality for t in trials):
         trial = Trial(quality, measure(quality))
         trials.append(trial)
@@ -199,7 +228,7 @@ def search_quality(measure: Callable[[float], float], target: RateTarget) -> Sea
             break  # the goal lies beyond an end of the quality scale
         if below and above and above.quality - below.quality <= _resolution(target):
             break
-        quality = _next_quality(target, below, above, trial)
+        quality = _next_quality(target, below, above, trial, prior)
     return _best(target, trials, below, above)
 
 

@@ -120,6 +120,20 @@ def entry(model_id: str) -> ModelEntry:
     raise WeightsMismatchError(f"unknown model {model_id!r}; `aecodec models` lists the installed ones")
 
 
+def validation_curves(model_id: str) -> dict[str, list[tuple[float, float]]] | None:
+    """The model's mean bpp and PSNR-RGB per quality on the validation photos, as the
+    manifest records them from ``benchmarks/rd.py``: ``{"bpp": [(quality, bpp), …], "psnr":
+    […]}``, or None when the manifest has no measurement for it.
+
+    Rate control starts its search from these typical curves.
+    """
+    validation = _manifest().get("models", {}).get(model_id, {}).get("validation")
+    if not validation:
+        return None
+    qualities, results = validation["qualities"], validation["results"]
+    return {kind: list(zip(map(float, qualities), map(float, results[key]))) for kind, key in (("bpp", "bpp"), ("psnr", "psnr-rgb"))}
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in blocks."""
     digest = hashlib.sha256()

@@ -33,6 +33,19 @@ def test_size_search_never_exceeds_and_lands_close(goal):
     assert len(result.trials) <= 6
 
 
+@pytest.mark.parametrize("goal", [2200, 30000])
+def test_a_prior_curve_starts_the_search_near_the_goal_and_saves_trials(goal):
+    """A typical curve 10 % off this image's (another photo, same model) still guides the
+    search; it matters for goals far from the middle of the quality scale, where a search
+    that starts at quality 50 needs extra steps."""
+    prior = [(quality, 0.9 * _log_size(quality)) for quality in (1, 10, 25, 45, 65, 85, 100)]
+    guided = search_quality(_log_size, RateTarget("size", goal), prior)
+    blind = search_quality(_log_size, RateTarget("size", goal))
+    assert (1 - SIZE_TOLERANCE) * goal <= guided.value <= goal
+    assert len(guided.trials) < len(blind.trials)
+    assert abs(guided.trials[0].value / goal - 1) < 0.25  # the first trial is already close
+
+
 def test_psnr_search_returns_the_least_quality_that_reaches_the_target():
     curve = lambda q: 22 + 11 * (1 - math.exp(-q / 40))  # noqa: E731 (saturating, like PSNR)
     result = search_quality(curve, RateTarget("psnr", 30.0))
