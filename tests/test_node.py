@@ -15,7 +15,7 @@ from aecodec import restoration, zoo
 from aecodec.heads.noise import estimate_sigma
 from aecodec.heads.registry import load_head
 from aecodec.runtime import onnx_files
-from tests_support import CONTEXT_MODEL_ID, loaded_script
+from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, loaded_script
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = REPO / "export" / "node"
@@ -51,7 +51,7 @@ def test_node_denoise_matches_python(node_ready, noisy_crop, tmp_path):
     assert np.abs(np.asarray(Image.open(output)).astype(int) - expected).max() <= 1
 
 
-@pytest.mark.parametrize("model_id", [zoo.default_model_id(), CONTEXT_MODEL_ID])  # one pass of y, and the checkerboard's two
+@pytest.mark.parametrize("model_id", [ONE_PASS_MODEL_ID, CONTEXT_MODEL_ID])  # one pass of y, and the checkerboard's two
 def test_node_codec_round_trip_matches_python(node_ready, model_id):
     with loaded_script(REPO / "export" / "validate.py", "validate_export") as validate:
         crops = validate._crops(2, np.random.default_rng(0))

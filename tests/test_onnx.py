@@ -27,7 +27,7 @@ from aecodec.cli_export import export_command
 from aecodec.runtime import onnx_backend, onnx_files
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
 from aecodec.runtime.onnx_export import export_model
-from tests_support import CONTEXT_MODEL_ID, loaded_script
+from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, loaded_script
 
 CARD_FIELDS = {"graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after"}
 TENSOR_FIELDS = {"name", "dtype", "shape", "layout", "meaning"}
@@ -107,6 +107,12 @@ def test_export_writes_valid_graphs_with_model_cards(exported, model_id):
     context = bool(read_meta(zoo.load_arrays(model_id))["config"].get("context_channels"))
     _assert_valid_folder(exported, model_id, context=context)
     assert onnx_files.staleness(model_id, exported) is None
+
+
+def test_a_codec_without_context_model_has_no_context_graph():
+    folder = onnx_files.onnx_dir(ONE_PASS_MODEL_ID)
+    _assert_valid_folder(folder, ONE_PASS_MODEL_ID, context=False)
+    assert not (folder / onnx_files.card_name(onnx_files.CONTEXT)).exists()
 
 
 def test_a_context_model_has_a_bit_exact_context_graph_and_card(tmp_path):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from aecodec.entropy.integer_context import anchor_mask
 from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
 
 # Inputs of the context path are clipped to ±this (real units) in training and at inference,
@@ -26,13 +27,6 @@ from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
 # stay well inside it; clipping only limits what the *context* sees, never the symbols.
 CONTEXT_INPUT_MAX = 256.0
 CONTEXT_KERNEL = 5
-
-
-def anchor_mask(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
-    """1 at anchor positions ((row + col) even), 0 elsewhere, shaped (1, 1, height, width)."""
-    rows = torch.arange(height, device=device)[:, None]
-    cols = torch.arange(width, device=device)[None, :]
-    return ((rows + cols) % 2 == 0).float()[None, None]
 
 
 class CheckerboardContext(nn.Module):
@@ -65,7 +59,7 @@ class CheckerboardContext(nn.Module):
             mean: Hyperprior mean (B, M, H, W).
             log_scale: Hyperprior log-scale (B, M, H, W).
         """
-        anchors = anchor_mask(*y_hat.shape[2:], device=y_hat.device)
+        anchors = torch.from_numpy(anchor_mask(*y_hat.shape[2:])).to(y_hat.device, torch.float32)[None, None]
         limit = CONTEXT_INPUT_MAX
         features = self.context(y_hat.clamp(-limit, limit) * anchors).clamp(0.0, HYPER_ACTIVATION_MAX)
         hidden = self.hidden(torch.cat([features, mean.clamp(-limit, limit), log_scale.clamp(-limit, limit)], dim=1))

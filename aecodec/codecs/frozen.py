@@ -261,6 +261,7 @@ class FrozenHyperprior:
         mean = np.empty(y_shape, dtype=np.float64)
         bins = np.empty(y_shape, dtype=np.uint8)  # SCALE_BIN_COUNT (64) tables fit a byte
         log_scale = np.empty(y_shape, dtype=np.int32) if self.context is not None else None  # clipped as the context model reads it
+        log_scale_limit = self.context.input_max * 2**ACTIVATION_FRACTION_BITS if self.context is not None else None
         for rows in spans(z_hat.shape[1], HYPER_TILE, HYPER_MARGIN):
             for cols in spans(z_hat.shape[2], HYPER_TILE, HYPER_MARGIN):
                 mean_fixed, log_scale_fixed = self.hyper(z_hat[:, rows.read_start : rows.read_end, cols.read_start : cols.read_end])
@@ -270,8 +271,7 @@ class FrozenHyperprior:
                 mean[target] = mean_fixed[kept] / 2**ACTIVATION_FRACTION_BITS
                 bins[target] = scale_bin(log_scale_fixed[kept])
                 if log_scale is not None:
-                    limit = self.context.input_max * 2**ACTIVATION_FRACTION_BITS
-                    log_scale[target] = np.clip(log_scale_fixed[kept], -limit, limit)
+                    log_scale[target] = np.clip(log_scale_fixed[kept], -log_scale_limit, log_scale_limit)
         return mean, bins, log_scale
 
     def _refine_non_anchors(self, y_symbols: np.ndarray, mean: np.ndarray, bins: np.ndarray, log_scale: np.ndarray) -> None:

@@ -5,8 +5,9 @@ vectorised call, so there is no per-symbol Python loop. Encoder and decoder visi
 in ascending table order and symbols in flat order within a group; the decoder knows the
 table index of every element (it is computed exactly from already-decoded data), so it can
 reproduce that order. A stream may hold several such passes in sequence, decoded one at a
-time, when the tables of one pass depend on the symbols of the one before. Symbols outside a table's range are coded as the table's escape
-entry and returned separately, in coding order, for the caller to store.
+time, when the tables of one pass depend on the symbols of the one before. Symbols outside a
+table's range are coded as the table's escape entry and returned separately, in coding
+order, for the caller to store.
 """
 
 from __future__ import annotations
