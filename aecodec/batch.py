@@ -122,12 +122,12 @@ def _written_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def compress_file(job: Job, force: bool, quality: float, model: str | None, backend: str, target) -> int:
+def compress_file(job: Job, force: bool, quality: float, model: str | None, backend: str, target, refine_steps: int) -> int:
     """Work of ``aecodec compress DIR``: one image → one .aec file."""
     from aecodec import pipeline
     from aecodec.files import write_atomic
 
-    data = pipeline.compress(job.source, quality=quality, model=model, backend=backend, target=target)
+    data = pipeline.compress(job.source, quality=quality, model=model, backend=backend, target=target, refine_steps=refine_steps)
     write_atomic(job.output, lambda handle: handle.write(data), force)
     return len(data)
 

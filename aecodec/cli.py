@@ -38,6 +38,7 @@ def main() -> None:
 @click.option("--bpp", type=float, default=None, help="Find the quality giving this many bits per pixel (±3 %).")
 @click.option("--size", default=None, help="Find the best quality whose file is at most this size, e.g. 40KB, 1.5MB, 64KiB, 40000.")
 @click.option("--psnr", type=float, default=None, help="Find the smallest file whose PSNR-RGB is at least this many dB.")
+@click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, metavar="STEPS", help="Refine the latent for this image with STEPS gradient steps (needs torch; 20 recommended): about 10 % fewer bits at the same PSNR, encoding about 30× slower.  [default: 0]")
 @click.option("--model", default=None, help="Model id (see `aecodec models`; default: the default model).")
 @backend_option
 @jobs_option
@@ -46,7 +47,7 @@ def main() -> None:
 @handles_errors
 def compress(
     source: Path, output: Path | None, quality: float | None, bpp: float | None, size: str | None, psnr: float | None,
-    model: str | None, backend: str, jobs: int, force: bool, quiet: bool,
+    refine_steps: int, model: str | None, backend: str, jobs: int, force: bool, quiet: bool,
 ) -> None:
     """Compress an image (anything Pillow opens; - reads standard input) to an .aec file.
 
@@ -59,12 +60,12 @@ def compress(
     if source.is_dir():
         run_folder(
             source, output, batch.IMAGE_SUFFIXES, CONTAINER_SUFFIX, batch.compress_file, force, jobs, quiet,
-            quality=75.0 if quality is None else quality, model=model, backend=backend, target=target,
+            quality=75.0 if quality is None else quality, model=model, backend=backend, target=target, refine_steps=refine_steps,
         )
         return
     output = output or derived_output(source, CONTAINER_SUFFIX)
     refuse_existing(output, force)
-    data = pipeline.compress(source, quality=75.0 if quality is None else quality, model=model, backend=backend, target=target)
+    data = pipeline.compress(source, quality=75.0 if quality is None else quality, model=model, backend=backend, target=target, refine_steps=refine_steps)
     write_output(output, lambda handle: handle.write(data), force)
     if not quiet:
         details = pipeline.info(data)

@@ -70,6 +70,7 @@ def compress(
     model: str | None = None,
     backend: str = "auto",
     target: RateTarget | None = None,
+    refine_steps: int = 0,
 ) -> bytes:
     """Compress an image to the bytes of an .aec file.
 
@@ -83,20 +84,31 @@ def compress(
             analysis transform runs once; each trial only re-quantizes and entropy-codes
             (and, for PSNR, runs the synthesis transform). The file records the target and
             the value reached in its ``tRGT`` chunk.
+        refine_steps: Gradient steps of encoder-side latent refinement
+            (:mod:`aecodec.codecs.refine`; needs torch): 0 codes g_a's latent as it is, more
+            steps give smaller files at the same quality for proportionally more encoding
+            time. With a target, the latent is refined once, at the quality the model's
+            validation curve predicts for the target, and the search runs on it.
 
     Raises:
-        InputError: Bad image or quality, or a target no quality can meet.
+        InputError: Bad image, quality or step count, or a target no quality can meet.
     """
     if target is None:
         quality = _check_quality(quality)
+    if not isinstance(refine_steps, int) or refine_steps < 0:
+        raise InputError(f"refinement steps must be a whole number ≥ 0, got {refine_steps!r}")
     prepared = imageio.prepare(image)
     _check_size(prepared)
     model_id = model or zoo.default_model_id()
     codec = zoo.load_codec(model_id, backend)
     x = _pad(prepared.rgb, codec.stride)
-    if target is None:
-        return _container(prepared, model_id, quality, codec.compress(x, quality))
     latent = codec.analyse(x)
+    prior = None if target is None else _prior(model_id, target, prepared.width * prepared.height)
+    if refine_steps:
+        refined_at = quality if target is None else ratecontrol.first_quality(target, prior)
+        latent = zoo.load_refiner(model_id).refine(x, latent, codec.rate_parameter(refined_at), refine_steps)
+    if target is None:
+        return _container(prepared, model_id, quality, codec.encode(codec.quantize(latent, quality)))
     record_length = len(ratecontrol.pack_record(target, 0.0))  # every record has this length
     last: dict[float, QuantizedLatents] = {}  # only the latest trial: latents can be large
 
@@ -119,7 +131,7 @@ def compress(
         size = framing + sum(4 * math.ceil(bits.sum() / 32) for bits in codec.information(quantize(trial_quality)))
         return size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
 
-    result = ratecontrol.search_quality(measure, target, _prior(model_id, target, prepared.width * prepared.height))
+    result = ratecontrol.search_quality(measure, target, prior)
     quality = result.quality
     coded = codec.encode(quantize(quality))
     size = len(_container(prepared, model_id, quality, coded, bytes(record_length)))

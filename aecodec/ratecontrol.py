@@ -198,6 +198,11 @@ def _next_quality(target: RateTarget, below: Trial | None, above: Trial | None, 
     return round(guess, 2)
 
 
+def first_quality(target: RateTarget, prior: Prior | None = None) -> float:
+    """The quality a search tries first: where ``prior`` meets the goal, else a fixed start."""
+    return round(_prior_segment(target, prior)[0], 2) if prior else FIRST_QUALITY
+
+
 def search_quality(measure: Callable[[float], float], target: RateTarget, prior: Prior | None = None) -> SearchResult:
     """Find the quality that meets ``target``; ``measure(quality)`` returns the kind's value.
 
@@ -214,7 +219,7 @@ def search_quality(measure: Callable[[float], float], target: RateTarget, prior:
     trials: list[Trial] = []
     below: Trial | None = None  # highest quality measured under the goal
     above: Trial | None = None  # lowest quality measured at or over the goal
-    quality = round(_prior_segment(target, prior)[0], 2) if prior else FIRST_QUALITY
+    quality = first_quality(target, prior)
     while len(trials) < MAX_TRIALS and all(t.quality != quality for t in trials):
         trial = Trial(quality, measure(quality))
         trials.append(trial)

@@ -134,6 +134,22 @@ def validation_curves(model_id: str) -> dict[str, list[tuple[float, float]]] | N
     return {kind: list(zip(map(float, qualities), map(float, results[key]))) for kind, key in (("bpp", "bpp"), ("psnr", "psnr-rgb"))}
 
 
+def trade_off_range(model_id: str) -> tuple[float, float]:
+    """``(lambda_min, lambda_max)``: the rate–distortion trade-offs the codec was trained for,
+    at its first and last gain knot, as the manifest records its training config.
+
+    Encoder-side refinement optimizes each image for the trade-off its quality was trained at.
+
+    Raises:
+        WeightsMismatchError: The manifest does not record them for this model.
+    """
+    config = _manifest().get("models", {}).get(model_id, {}).get("training", {}).get("train_config", {})
+    try:
+        return float(config["lambda_min"]), float(config["lambda_max"])
+    except KeyError as exc:
+        raise WeightsMismatchError(f"the manifest records no training trade-off for {model_id!r}") from exc
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in blocks."""
     digest = hashlib.sha256()
@@ -163,6 +179,14 @@ def load_codec(model_id: str, backend: str = "auto"):
     from aecodec.codecs.registry import build
 
     return build(load_arrays(model_id), backend, model_id)
+
+
+@lru_cache(maxsize=2)
+def load_refiner(model_id: str):
+    """The encoder-side latent refiner of ``model_id`` (cached per process; needs torch)."""
+    from aecodec.codecs.registry import build_refiner
+
+    return build_refiner(load_arrays(model_id), *trade_off_range(model_id))
 
 
 def codec_for(model_id: str, sha256_prefix: bytes, backend: str = "auto"):

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/memory.py [PHOTO] [--megapixels 1 12 24 50] [--quality 75] [--backend auto] [--out benchmarks/results]
+    python benchmarks/memory.py [PHOTO] [--megapixels 1 12 24 50] [--quality 75] [--backend auto]
+                                [--refine STEPS] [--out benchmarks/results]
 
 ``PHOTO`` (default: the bundled sample) is resized to each size with the 3:2 aspect of a
 camera photo (50 MP is 8660×5774) and saved as a JPEG (quality 95), as a camera would
@@ -10,7 +11,8 @@ deliver it. Each ``aecodec compress`` and ``aecodec decompress`` then runs in a 
 process, which reports its own peak resident set size (``ru_maxrss``), so the numbers are
 those of one command as a user runs it: interpreter, model loading and all; so does
 ``aecodec restore`` (the denoise head) on the same JPEG. Wall time is measured around
-that process. Writes ``memory.csv`` and ``memory.json``.
+that process. ``--refine STEPS`` also measures ``aecodec compress --refine STEPS`` (encoder-side
+refinement, torch). Writes ``memory.csv`` and ``memory.json``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--megapixels", type=float, nargs="+", default=[1, 12, 24, 50])
     parser.add_argument("--quality", type=float, default=75.0)
     parser.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    parser.add_argument("--refine", type=int, default=0, metavar="STEPS", help="also measure compress --refine STEPS")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args(argv)
 
@@ -86,17 +89,25 @@ def main(argv: list[str] | None = None) -> None:
                 "decompress_seconds": decode_seconds, "decompress_peak_mib": decode_mib,
                 "restore_seconds": restore_seconds, "restore_peak_mib": restore_mib,
             }
-            rows.append(row)
-            print(
+            report = (
                 f"{row['megapixels']:>6.2f} MP {width}×{height}: compress {encode_seconds:6.1f} s {encode_mib:7.0f} MiB, "
                 f"decompress {decode_seconds:6.1f} s {decode_mib:7.0f} MiB, restore {restore_seconds:6.1f} s {restore_mib:7.0f} MiB"
             )
+            if args.refine:
+                refined = source.with_suffix(".refined.aec")
+                row["refined_compress_seconds"], row["refined_compress_peak_mib"] = run_measured(
+                    ["compress", str(source), "-o", str(refined), "-q", str(args.quality), "--refine", str(args.refine), *common]
+                )
+                row["refined_bytes"] = refined.stat().st_size
+                report += f", compress --refine {args.refine} {row['refined_compress_seconds']:6.1f} s {row['refined_compress_peak_mib']:7.0f} MiB"
+            rows.append(row)
+            print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "memory.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    (args.out / "memory.json").write_text(json.dumps({"backend": args.backend, "quality": args.quality, "rows": rows}, indent=2) + "\n")
+    (args.out / "memory.json").write_text(json.dumps({"backend": args.backend, "quality": args.quality, "refine_steps": args.refine, "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

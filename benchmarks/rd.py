@@ -1,4 +1,4 @@
-"""Rate–distortion benchmark of aecodec against JPEG, WebP and AVIF.
+"""Rate–distortion benchmark of aecodec (plain and refined encoder) against JPEG, WebP and AVIF.
 
 Every image of a folder is coded by every codec at a sweep of quality settings, entirely in
 memory; rate is the length of the whole encoded file, distortion is PSNR-RGB and MS-SSIM on
@@ -8,11 +8,13 @@ medians), then summarised as Bjøntegaard delta rates and PSNR at fixed rates.
 Usage::
 
     python benchmarks/rd.py DIR [--out benchmarks/results] [--qualities 1 10 25 ...]
-                                [--limit N] [--codecs aecodec,jpeg,webp,avif]
+                                [--limit N] [--codecs aecodec,aecodec-refined,jpeg,webp,avif]
 
 Writes ``rd-<DIR name>.csv``, ``rd-<DIR name>.json`` (CompressAI results layout) and
 ``rd-<DIR name>.png`` to ``--out`` and prints a Markdown summary table to stdout (progress
-goes to stderr). ``--codecs jpeg,webp,avif`` runs without the aecodec runtime.
+goes to stderr). ``--codecs jpeg,webp,avif`` runs without the aecodec runtime;
+``aecodec-refined`` (encoder-side latent refinement, 20 steps) needs torch and takes about
+five seconds per encode of a validation photo.
 
 The codecs live in ``rd_codecs.py`` and the averaging, summaries and writers in
 ``rd_report.py`` beside this script; running it as a script puts this folder on ``sys.path``,
@@ -42,6 +44,7 @@ from rd_report import (  # noqa: E402
     average,
     bd_table,
     curves,
+    is_aecodec,
     markdown_table,
     results_document,
     write_csv,
@@ -50,7 +53,7 @@ from rd_report import (  # noqa: E402
 )
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".avif"})
-DEFAULT_CODECS = ("aecodec", "jpeg", "webp", "avif")
+DEFAULT_CODECS = ("aecodec", "aecodec-refined", "jpeg", "webp", "avif")
 
 
 # --------------------------------------------------------------------------------------
@@ -153,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_codecs(names: Sequence[str], aecodec_qualities: Sequence[int] | None) -> list[Codec]:
-    """Instances of the named codecs; only aecodec takes ``aecodec_qualities`` (None: its default)."""
-    return [CODECS[name](aecodec_qualities if name == "aecodec" else None) for name in names]
+    """Instances of the named codecs; only aecodec's encoders take ``aecodec_qualities`` (None: their default)."""
+    return [CODECS[name](aecodec_qualities if is_aecodec(name) else None) for name in names]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -128,6 +128,7 @@ class AecodecCodec(Codec):
     name = "aecodec"
     description = "aecodec learned image codec (aecodec.compress / aecodec.decompress)"
     qualities = (1, 10, 25, 45, 65, 85, 100)
+    refine_steps = 0
 
     def __init__(self, qualities: Sequence[int] | None = None) -> None:
         super().__init__(qualities)
@@ -136,7 +137,16 @@ class AecodecCodec(Codec):
         self._api = aecodec
 
     def encode(self, image: Image.Image, quality: int) -> bytes:
-        return self._api.compress(image, quality=quality)
+        return self._api.compress(image, quality=quality, refine_steps=self.refine_steps)
 
     def decode(self, data: bytes) -> Image.Image:
         return self._api.decompress(data).convert("RGB")
+
+
+@register
+class RefinedAecodecCodec(AecodecCodec):
+    """The same file format and decoder, with encoder-side latent refinement (``--refine 20``)."""
+
+    name = "aecodec-refined"
+    description = "aecodec with encoder-side latent refinement, 20 steps (aecodec.compress(..., refine_steps=20); needs torch)"
+    refine_steps = 20

@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 
 TARGET_BPPS = (0.25, 0.5, 1.0)
 ANCHOR = "jpeg"
-# aecodec is additionally compared with the strongest classical codecs.
+# aecodec's encoders are additionally compared with the strongest classical codecs.
 AECODEC_EXTRA_ANCHORS = ("webp", "avif")
+
+
+def is_aecodec(name: str) -> bool:
+    """Whether a codec name is one of this repository's encoders ("aecodec", "aecodec-refined")."""
+    return name == "aecodec" or name.startswith("aecodec-")
 PLOT_MAX_BPP = 2.5
 
 
@@ -116,10 +121,10 @@ QUALITY_METRICS: dict[str, Callable[[Point], float]] = {
 
 
 def bd_pairs(codec_names: Sequence[str]) -> list[tuple[str, str]]:
-    """(anchor, tested) pairs: every codec against JPEG, and aecodec against WebP and AVIF."""
+    """(anchor, tested) pairs: every codec against JPEG, and aecodec's encoders against WebP and AVIF."""
     pairs = [(ANCHOR, name) for name in codec_names if name != ANCHOR and ANCHOR in codec_names]
-    if "aecodec" in codec_names:
-        pairs += [(anchor, "aecodec") for anchor in AECODEC_EXTRA_ANCHORS if anchor in codec_names]
+    for name in filter(is_aecodec, codec_names):
+        pairs += [(anchor, name) for anchor in AECODEC_EXTRA_ANCHORS if anchor in codec_names]
     return pairs
 
 
@@ -202,10 +207,11 @@ def markdown_table(
         ]
         lines.append("| " + " | ".join(cells) + " |")
     extra = [
-        f"- BD-rate of aecodec vs {anchor}: PSNR {_fmt(bd['psnr-rgb'][anchor]['aecodec'], '+.2f')} %, "
-        f"MS-SSIM {_fmt(bd['ms-ssim-rgb'][anchor]['aecodec'], '+.2f')} %"
+        f"- BD-rate of {name} vs {anchor}: PSNR {_fmt(bd['psnr-rgb'][anchor][name], '+.2f')} %, "
+        f"MS-SSIM {_fmt(bd['ms-ssim-rgb'][anchor][name], '+.2f')} %"
+        for name in filter(is_aecodec, by_codec)
         for anchor in AECODEC_EXTRA_ANCHORS
-        if "aecodec" in bd["psnr-rgb"].get(anchor, {})
+        if name in bd["psnr-rgb"].get(anchor, {})
     ]
     return "\n".join(lines + ([""] + extra if extra else []))
 
@@ -310,7 +316,7 @@ def write_plot(path: Path, by_codec: dict[str, list[Point]], title: str) -> None
     for codec, curve in by_codec.items():
         ordered = sorted(curve, key=lambda p: p.bpp)
         rates = [p.bpp for p in ordered]
-        style = {"marker": "o", "markersize": 3.5, "linewidth": 2.2 if codec == "aecodec" else 1.4, "label": codec}
+        style = {"marker": "o", "markersize": 3.5, "linewidth": 2.2 if is_aecodec(codec) else 1.4, "label": codec}
         ax_psnr.plot(rates, [p.psnr for p in ordered], **style)
         ax_ssim.plot(rates, [p.ms_ssim_db for p in ordered], **style)
     for ax, ylabel in ((ax_psnr, "PSNR-RGB [dB]"), (ax_ssim, "MS-SSIM-RGB [dB]  (−10·log10(1−MS-SSIM))")):

@@ -42,7 +42,7 @@ def test_rd_benchmark_end_to_end_writes_csv_json_plot_and_bd_rates(rd_module, tm
     images = tmp_path / "images"
     write_photos(images, count=2, size=(80, 64))
     out = tmp_path / "results"
-    status = rd_module.main([str(images), "--codecs", "aecodec,jpeg", "--qualities", "5,30,60,90", "--out", str(out)])
+    status = rd_module.main([str(images), "--codecs", "aecodec,aecodec-refined,jpeg", "--qualities", "5,30,60,90", "--out", str(out)])
     assert status == 0
     rows = list(csv.DictReader((out / "rd-images.csv").open()))
     aecodec_rows = [r for r in rows if r["codec"] == "aecodec"]
@@ -51,6 +51,9 @@ def test_rd_benchmark_end_to_end_writes_csv_json_plot_and_bd_rates(rd_module, tm
     assert bpps == sorted(bpps) and bpps[0] > 0
     document = json.loads((out / "rd-images.json").read_text())
     assert "aecodec" in document["bd_rate"]["psnr-rgb"]["jpeg"]
+    refined_rows = [r for r in rows if r["codec"] == "aecodec-refined"]
+    assert [float(r["quality"]) for r in refined_rows] == [5, 30, 60, 90]  # the encoders share the sweep
+    assert "aecodec-refined" in document["bd_rate"]["psnr-rgb"]["jpeg"]
     assert Image.open(out / "rd-images.png").size[0] > 100
 
 

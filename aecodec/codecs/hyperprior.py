@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.context import CheckerboardContext
@@ -69,15 +70,36 @@ class MeanScaleHyperprior(nn.Module):
             path and h_s see straight-through rounding (Minnen & Singh 2020); in eval mode
             everything is rounded, so the rate is that of the actual symbols.
         """
-        y = self.g_a(x) * self.gain.gain(t)
-        z = self.h_a(y)
+        return self.forward_latent(self.g_a(x) * self.gain.gain(t), t)
+
+    def forward_latent(self, y: torch.Tensor, t: torch.Tensor, exact_rate: bool = False) -> dict[str, torch.Tensor]:
+        """The training pass from the gained latent on: what :meth:`forward` runs after g_a.
+
+        Encoder-side refinement (:mod:`aecodec.codecs.refine`) optimizes ``y`` itself through
+        this path. ``y`` may have any size: it is edge-padded to a multiple of 4 on its way
+        into h_a, as :class:`~aecodec.codecs.frozen.FrozenHyperprior` does, and the entropy
+        parameters are cropped back to it.
+
+        Args:
+            y: Gained latent (B, M, h, w).
+            t: Rate parameter per image, (B,).
+            exact_rate: Also return ``y_exact`` and ``z_exact``, the likelihoods of the
+                rounded symbols, even in training mode: with ``x_hat`` (always computed from
+                them) they give the loss the coded file will have, at almost no extra cost.
+        """
+        height, width = y.shape[-2:]
+        z = self.h_a(F.pad(y, (0, -width % 4, 0, -height % 4), mode="replicate"))
         z_hat = round_straight_through(z)
         z_likelihood = self.z_density.likelihood(add_uniform_noise(z) if self.training else z_hat)
-        mean, log_scale = self.h_s(z_hat)
+        mean, log_scale = (parameter[..., :height, :width] for parameter in self.h_s(z_hat))
         if self.context is not None:
             mean, log_scale = self.context(round_straight_through(y - mean) + mean, mean, log_scale)
         scale = log_scale.float().exp().clamp_min(SCALE_MIN)
         y_hat = round_straight_through(y - mean) + mean
         y_likelihood = gaussian_likelihood(add_uniform_noise(y) if self.training else y_hat, mean, scale)
         x_hat = self.g_s(y_hat * self.gain.inverse_gain(t))
-        return {"x_hat": x_hat, "y": y_likelihood, "z": z_likelihood}
+        out = {"x_hat": x_hat, "y": y_likelihood, "z": z_likelihood}
+        if exact_rate:
+            out["y_exact"] = gaussian_likelihood(y_hat, mean, scale)
+            out["z_exact"] = self.z_density.likelihood(z_hat)
+        return out

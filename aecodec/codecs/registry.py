@@ -43,6 +43,19 @@ def _torch_transforms(config: dict, arrays: dict[str, np.ndarray]):
     return TorchTransforms(HyperpriorConfig(**config), arrays)
 
 
+def build_refiner(arrays: dict[str, np.ndarray], lambda_min: float, lambda_max: float):
+    """The encoder-side :class:`~aecodec.codecs.refine.LatentRefiner` of a codec's weights.
+
+    Raises:
+        InputError: torch is not installed (refinement needs its gradients).
+    """
+    try:
+        from aecodec.codecs.refine import LatentRefiner
+    except ImportError as exc:
+        raise InputError(f"refinement needs torch for its gradients ({exc}); install aecodec[train]") from exc
+    return LatentRefiner(_torch_transforms(read_meta(arrays)["config"], arrays).model, lambda_min, lambda_max)
+
+
 def _onnx_graphs_current(model_id: str | None) -> bool:
     """Whether onnxruntime is installed and ``model_id``'s exported graphs match its weights."""
     from aecodec.runtime import onnx_backend, onnx_files

@@ -28,13 +28,12 @@ from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.errors import InputError
 from aecodec.train.config import TrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
-from aecodec.train.losses import rate_distortion
+from aecodec.train.losses import rate_distortion, trade_off
 
 
 def lambda_for(t: torch.Tensor, config: TrainConfig, knots: int) -> torch.Tensor:
-    """λ at rate parameters ``t``: log-linear between ``lambda_min`` and ``lambda_max``."""
-    ratio = math.log(config.lambda_max / config.lambda_min)
-    return config.lambda_min * torch.exp(ratio * t / (knots - 1))
+    """λ at rate parameters ``t``: log-linear between the config's ``lambda_min`` and ``lambda_max``."""
+    return trade_off(t, config.lambda_min, config.lambda_max, knots)
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import torch
 
 
+def trade_off(t: float | torch.Tensor, lambda_min: float, lambda_max: float, knots: int) -> float | torch.Tensor:
+    """λ at rate parameter(s) ``t``: log-linear from ``lambda_min`` at knot 0 to ``lambda_max``
+    at the last knot (extrapolated beyond), for training and for encoder-side refinement alike."""
+    return lambda_min * (lambda_max / lambda_min) ** (t / (knots - 1))
+
+
 def rate_distortion(out: dict[str, torch.Tensor], x: torch.Tensor, lmbda: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-image ``λ·255²·MSE + bpp``, averaged over the batch.
 
