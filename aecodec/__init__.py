@@ -68,7 +68,7 @@ def compress(
 
     Give ``quality`` (1–100, higher is better), or one target: ``bpp`` (bits per pixel,
     ±3 %), ``size`` (bytes, never exceeded) or ``psnr`` (dB, at least, with the least bits).
-    ``refine_steps`` > 0 (e.g. 20; needs torch) spends that many gradient steps finding a
+    ``refine_steps`` > 0 (e.g. 40; needs torch) spends that many gradient steps finding a
     latent that codes this image better: smaller files at the same quality, slower encoding,
     decodable by any aecodec.
     """

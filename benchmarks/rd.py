@@ -13,8 +13,8 @@ Usage::
 Writes ``rd-<DIR name>.csv``, ``rd-<DIR name>.json`` (CompressAI results layout) and
 ``rd-<DIR name>.png`` to ``--out`` and prints a Markdown summary table to stdout (progress
 goes to stderr). ``--codecs jpeg,webp,avif`` runs without the aecodec runtime;
-``aecodec-refined`` (encoder-side latent refinement, 20 steps) needs torch and takes about
-five seconds per encode of a validation photo.
+``aecodec-refined`` (encoder-side latent refinement, 40 steps) needs torch and takes a few
+seconds per encode of a validation photo.
 
 The codecs live in ``rd_codecs.py`` and the averaging, summaries and writers in
 ``rd_report.py`` beside this script; running it as a script puts this folder on ``sys.path``,

@@ -145,8 +145,8 @@ class AecodecCodec(Codec):
 
 @register
 class RefinedAecodecCodec(AecodecCodec):
-    """The same file format and decoder, with encoder-side latent refinement (``--refine 20``)."""
+    """The same file format and decoder, with encoder-side latent refinement (``--refine 40``)."""
 
     name = "aecodec-refined"
-    description = "aecodec with encoder-side latent refinement, 20 steps (aecodec.compress(..., refine_steps=20); needs torch)"
-    refine_steps = 20
+    description = "aecodec with encoder-side latent refinement, 40 steps (aecodec.compress(..., refine_steps=40); needs torch)"
+    refine_steps = 40

@@ -89,3 +89,11 @@ def test_cli_refine_writes_a_file_that_decodes(tmp_path, sample_crop):
     assert pipeline.decompress((tmp_path / "crop.aec").read_bytes()).size == (128, 128)
     bad = runner.invoke(main, ["compress", str(source), "-o", str(tmp_path / "bad.aec"), "--refine", "-2"])
     assert bad.exit_code != 0 and not (tmp_path / "bad.aec").exists()
+
+
+def test_float32_refinement_also_lowers_the_loss(sample_crop, plain_and_refined, monkeypatch):
+    # Where the CPU has no bf16 instructions the refiner runs in float32; that path must work too.
+    monkeypatch.setattr(zoo.load_refiner(zoo.default_model_id()), "bf16", False)
+    plain, _ = plain_and_refined
+    refined = aecodec.compress(sample_crop, quality=QUALITY, backend="torch", refine_steps=20)
+    assert _loss(refined, sample_crop) < _loss(plain, sample_crop)

@@ -8,7 +8,9 @@ for neural image compression"). Refinement closes part of the gap by gradient de
 gained latent of this one image, through the model's decoder side (h_a, h_s, the context
 model, g_s), on the training loss at the quality's own trade-off, λ(t)·255²·MSE + bpp, with
 the training proxies (uniform noise for the rate, straight-through rounding for the
-distortion).
+distortion). On CPUs with bf16 instructions the passes run under bf16 autocast: on 4
+training photos 40 such steps saved more bits (BD-rate −11.8 %) in less time than 20 steps in
+float32 (−11.1 %).
 
 Only the encoder changes: the result is an ordinary latent, quantized and coded exactly as
 any other, so every aecodec decodes the file, with either backend. It needs torch for the
@@ -31,7 +33,7 @@ from aecodec.transforms import AnalysisTransform
 # Tiles of the refinement, in latent elements (16 pixels each). The margin is a multiple of 4
 # so every tile's hyper-latent grid lines up with the whole image's. Tiles of 32 + 2·4 elements
 # (640 pixels) keep g_s's activations and gradients small: compressing 1 MP with refinement
-# peaked at 981 MiB, against 370 MiB without (benchmarks/memory.py --refine 20).
+# peaked at 856 MiB, against 370 MiB without (benchmarks/memory.py --refine 40).
 REFINE_TILE = 32
 REFINE_MARGIN = 4
 # Adam's step size on the gained latent (whose unit is one quantization step) is this budget
@@ -40,6 +42,14 @@ REFINE_MARGIN = 4
 # "Encoder-side refinement"): 20 steps at 0.01 −11.1 %, 40 at 0.005 −11.9 %, while 40 at
 # 0.01 (−9.9 %) and 20 at 0.005 (−9.9 %) did worse.
 STEP_BUDGET = 0.2
+
+
+def native_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX512-BF16), where autocast pays off: 1.7×
+    faster steps on this project's Zen 4 for −10.8 % BD-rate instead of −11.1 % at 20 steps.
+    Elsewhere autocast would be emulated, which was not measured, so float32 is kept there."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(probe and probe())
 
 
 class LatentRefiner:
@@ -58,6 +68,7 @@ class LatentRefiner:
             parameter.requires_grad_(False)
         self.lambda_min = lambda_min
         self.lambda_max = lambda_max
+        self.bf16 = native_bf16()
 
     def trade_off(self, t: float) -> float:
         """λ at rate parameter ``t``, as in training (extrapolated below knot 0)."""
@@ -112,7 +123,8 @@ class LatentRefiner:
         optimizer = torch.optim.Adam([gained], lr=peak_rate)
         best_loss, best = math.inf, gained.detach().clone()
         for step in range(steps + 1):  # the last pass only scores the last step's latent
-            out = self.model.forward_latent(gained, rate_parameter, exact_rate=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                out = self.model.forward_latent(gained, rate_parameter, exact_rate=True)
             exact = {"x_hat": out["x_hat"].detach(), "y": out["y_exact"].detach(), "z": out["z_exact"].detach()}
             exact_loss = rate_distortion(exact, image, trade_off)[0].item()
             if exact_loss < best_loss:
