@@ -27,12 +27,12 @@ TARGET_BPPS = (0.25, 0.5, 1.0)
 ANCHOR = "jpeg"
 # aecodec's encoders are additionally compared with the strongest classical codecs.
 AECODEC_EXTRA_ANCHORS = ("webp", "avif")
+PLOT_MAX_BPP = 2.5
 
 
 def is_aecodec(name: str) -> bool:
     """Whether a codec name is one of this repository's encoders ("aecodec", "aecodec-refined")."""
     return name == "aecodec" or name.startswith("aecodec-")
-PLOT_MAX_BPP = 2.5
 
 
 # --------------------------------------------------------------------------------------

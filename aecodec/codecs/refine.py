@@ -115,7 +115,7 @@ class LatentRefiner:
         """
         image = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))[None]
         rate_parameter = torch.tensor([t], dtype=torch.float32)
-        trade_off = torch.tensor([self.trade_off(t)], dtype=torch.float32)
+        lmbda = torch.tensor([self.trade_off(t)], dtype=torch.float32)
         with torch.no_grad():
             gain = self.model.gain.gain(rate_parameter)
         gained = (torch.from_numpy(np.ascontiguousarray(latent))[None] * gain).requires_grad_(True)
@@ -126,14 +126,14 @@ class LatentRefiner:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
                 out = self.model.forward_latent(gained, rate_parameter, exact_rate=True)
             exact = {"x_hat": out["x_hat"].detach(), "y": out["y_exact"].detach(), "z": out["z_exact"].detach()}
-            exact_loss = rate_distortion(exact, image, trade_off)[0].item()
+            exact_loss = rate_distortion(exact, image, lmbda)[0].item()
             if exact_loss < best_loss:
                 best_loss, best = exact_loss, gained.detach().clone()
             if step == steps:
                 break
             for group in optimizer.param_groups:
                 group["lr"] = peak_rate * 0.5 * (1 + math.cos(math.pi * step / steps))
-            loss, _, _ = rate_distortion(out, image, trade_off)
+            loss, _, _ = rate_distortion(out, image, lmbda)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
