@@ -38,7 +38,7 @@ def main() -> None:
 @click.option("--bpp", type=float, default=None, help="Find the quality giving this many bits per pixel (±3 %).")
 @click.option("--size", default=None, help="Find the best quality whose file is at most this size, e.g. 40KB, 1.5MB, 64KiB, 40000.")
 @click.option("--psnr", type=float, default=None, help="Find the smallest file whose PSNR-RGB is at least this many dB.")
-@click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, metavar="STEPS", help="Refine the latent for this image with STEPS gradient steps (needs torch; 40 recommended): about 10 % fewer bits at the same PSNR, encoding about 30× slower.  [default: 0]")
+@click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, metavar="STEPS", help="Refine the latent for this image with STEPS gradient steps (needs torch; 40 recommended): about 11 % fewer bits at the same PSNR, encoding about 35× slower.  [default: 0]")
 @click.option("--model", default=None, help="Model id (see `aecodec models`; default: the default model).")
 @backend_option
 @jobs_option
