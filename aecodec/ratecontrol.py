@@ -1,12 +1,16 @@
 """Rate control: find the quality that meets a bits-per-pixel, file-size or PSNR target.
 
 Quality is continuous (hundredths) and file size and PSNR grow monotonically with it, so
-the search is a safeguarded secant method on a bracket of qualities: the measured value is
-first mapped to a scale on which it is nearly linear in quality (log bits for sizes, dB for
-PSNR), each step interpolates between the two nearest measurements that straddle the goal,
-and a step that would leave the bracket is replaced by bisection. Measuring a quality is
-the caller's business (:func:`aecodec.pipeline.compress` reuses one analysis transform for
-every trial), so this module knows nothing of images and is tested on plain functions.
+the search is a safeguarded root finder on a bracket of qualities. Values are compared on a
+scale where they are nearly linear in quality (log bits for sizes, dB for PSNR), and steps
+follow a steering curve — the model's typical curve for the kind (its validation results),
+or a straight line without one — shifted onto the first measurement and then mapped
+affinely onto two (the bracket, once one exists): an image's curve is seldom the typical
+one, but it is usually that curve shifted and stretched, so the fit takes fewer trials
+than a straight secant where the PSNR curve bends. A step that would leave the bracket is
+replaced by bisection. Measuring a quality is the caller's business
+(:func:`aecodec.pipeline.compress` reuses one analysis transform for every trial), so this
+module knows nothing of images and is tested on plain functions.
 
 Acceptance, per target kind:
 
@@ -24,6 +28,7 @@ reachable range, rather than silently returning something else.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import struct
@@ -40,10 +45,12 @@ PSNR_TOLERANCE = 0.05  # dB above a PSNR target that is accepted (about 1 % more
 PSNR_QUALITY_STEP = 0.1
 MAX_TRIALS = 16
 FIRST_QUALITY = 50.0
-# Typical slopes of the quality scale (log-bpp and dB per quality step) for the first step
-# away from the first quality when no prior curve is given; every later step uses the
-# measured secant instead.
+# Typical slopes of the quality scale (log-bpp and dB per quality step): without a prior
+# curve the search steers along a line of this slope.
 FIRST_SLOPE = {"bpp": 0.024, "size": 0.024, "psnr": 0.1}
+# How much steeper or flatter than the steering curve an image may be measured to run
+# before the fit is distrusted (noise, or two trials on a flat stretch).
+MIN_STEER_GAIN, MAX_STEER_GAIN = 0.25, 4.0
 Prior = list[tuple[float, float]]
 """The model's typical (quality, value) curve, ascending in quality: where to start and how steep."""
 KINDS = ("bpp", "size", "psnr")
@@ -159,48 +166,80 @@ def _goal(target: RateTarget) -> float:
     return _scale(target.kind, middle)
 
 
-def _prior_segment(target: RateTarget, prior: Prior, quality: float | None = None) -> tuple[float, float]:
-    """On the kind's scale, the quality where ``prior`` meets the goal and the slope there.
+class _Shape:
+    """A curve of the kind's scale over quality, for steering: the model's prior curve, or a line.
 
-    With ``quality`` given, the slope of the prior's segment around that quality instead.
+    Piecewise linear through its points, extended along its end segments; points that do
+    not rise (a noisy measurement) are dropped so that :meth:`quality` is a function.
     """
-    points = [(q, _scale(target.kind, v)) for q, v in prior]
-    goal = _goal(target)
-    segments = list(zip(points, points[1:]))
-    for (q0, v0), (q1, v1) in segments:
-        inside = q0 <= quality <= q1 if quality is not None else min(v0, v1) <= goal <= max(v0, v1)
-        if inside and v1 != v0:
-            slope = (v1 - v0) / (q1 - q0)
-            return q0 + (goal - v0) / slope, slope
-    (q0, v0), (q1, v1) = segments[0] if goal < points[0][1] else segments[-1]
-    slope = (v1 - v0) / (q1 - q0)
-    return min(max(q0 + (goal - v0) / slope if slope > 0 else FIRST_QUALITY, QUALITY_MIN), QUALITY_MAX), slope
+
+    def __init__(self, points: list[tuple[float, float]]) -> None:
+        kept = [points[0]]
+        for quality, value in points[1:]:
+            if quality > kept[-1][0] and value > kept[-1][1]:
+                kept.append((quality, value))
+        if len(kept) < 2:
+            raise ValueError("a steering curve needs two rising points")
+        self.qualities = [q for q, _ in kept]
+        self.values = [v for _, v in kept]
+
+    @classmethod
+    def of(cls, kind: str, prior: Prior | None) -> "_Shape":
+        """The prior on the kind's scale, or without one a line of the kind's typical slope."""
+        if prior is None or len(prior) < 2:
+            return cls([(QUALITY_MIN, FIRST_SLOPE[kind] * QUALITY_MIN), (QUALITY_MAX, FIRST_SLOPE[kind] * QUALITY_MAX)])
+        try:
+            return cls([(q, _scale(kind, v)) for q, v in prior])
+        except ValueError:
+            return cls.of(kind, None)
+
+    @staticmethod
+    def _interpolate(x: float, xs: list[float], ys: list[float]) -> float:
+        index = min(max(bisect.bisect_right(xs, x) - 1, 0), len(xs) - 2)
+        x0, x1, y0, y1 = xs[index], xs[index + 1], ys[index], ys[index + 1]
+        return y0 + (x - x0) * (y1 - y0) / (x1 - x0)
+
+    def value(self, quality: float) -> float:
+        return self._interpolate(quality, self.qualities, self.values)
+
+    def quality(self, value: float) -> float:
+        return self._interpolate(value, self.values, self.qualities)
 
 
-def _next_quality(target: RateTarget, below: Trial | None, above: Trial | None, last: Trial, prior: Prior | None) -> float:
-    """Secant step toward the goal, kept strictly inside the bracket (bisection fallback)."""
+def _next_quality(target: RateTarget, shape: _Shape, trials: list[Trial], below: Trial | None, above: Trial | None) -> float:
+    """Where the steering curve, fitted to the measurements, meets the goal.
+
+    The curve is mapped affinely (v ↦ a + b·v) onto two measurements — the bracket once
+    there is one, else the last two trials — or only shifted onto the single first one, so
+    that an image whose values run steeper or flatter than the model's typical curve is
+    followed after one more step; the curve's shape carries the curvature a straight secant
+    misses. Steps stay strictly inside the bracket (bisection when the fit points outside).
+    """
     goal = _goal(target)
-    if below and above:
-        rise = _scale(target.kind, above.value) - _scale(target.kind, below.value)
-        slope = rise / (above.quality - below.quality)
-        start = below
-    else:
-        slope = _prior_segment(target, prior, last.quality)[1] if prior else FIRST_SLOPE[target.kind]
-        start = last
-    guess = start.quality + (goal - _scale(target.kind, start.value)) / slope if slope > 0 else math.nan
+    measured = lambda trial: _scale(target.kind, trial.value)  # noqa: E731
+    first, second = (below, above) if below and above else (trials[0], trials[0]) if len(trials) == 1 else trials[-2:]
+    run = shape.value(second.quality) - shape.value(first.quality)
+    gain = (measured(second) - measured(first)) / run if run else 0.0
+    if not MIN_STEER_GAIN <= gain <= MAX_STEER_GAIN:  # one trial, or an implausible fit (noise, a flat stretch)
+        gain = 1.0  # shift only, onto the bracket's end nearer the goal
+        first = min((t for t in (below, above) if t), key=lambda t: abs(measured(t) - goal))
+    offset = measured(first) - gain * shape.value(first.quality)
+    guess = shape.quality((goal - offset) / gain)
     low = below.quality if below else QUALITY_MIN
     high = above.quality if above else QUALITY_MAX
     if below and above:
-        if not low < guess < high:  # also catches nan
+        if not low < guess < high:
             guess = (low + high) / 2
     else:
-        guess = min(max(guess, low), high) if math.isfinite(guess) else (low + high) / 2
+        guess = min(max(guess, low), high)
     return round(guess, 2)
 
 
 def first_quality(target: RateTarget, prior: Prior | None = None) -> float:
     """The quality a search tries first: where ``prior`` meets the goal, else a fixed start."""
-    return round(_prior_segment(target, prior)[0], 2) if prior else FIRST_QUALITY
+    if prior is None:
+        return FIRST_QUALITY
+    return round(min(max(_Shape.of(target.kind, prior).quality(_goal(target)), QUALITY_MIN), QUALITY_MAX), 2)
 
 
 def search_quality(measure: Callable[[float], float], target: RateTarget, prior: Prior | None = None) -> SearchResult:
@@ -210,8 +249,8 @@ def search_quality(measure: Callable[[float], float], target: RateTarget, prior:
         measure: The kind's value of this image at a quality.
         target: What to meet.
         prior: The model's typical curve for this kind (e.g. its validation results): the
-            search starts where it meets the target and takes its slope until a second
-            measurement gives a secant, which saves trials on targets far from the middle.
+            search starts where it meets the target and steers along its shape, fitted to
+            the measurements, which saves trials on targets far from the middle.
 
     Raises:
         InputError: The target is outside what quality 1–100 reaches for this image.
@@ -219,6 +258,7 @@ def search_quality(measure: Callable[[float], float], target: RateTarget, prior:
     trials: list[Trial] = []
     below: Trial | None = None  # highest quality measured under the goal
     above: Trial | None = None  # lowest quality measured at or over the goal
+    shape = _Shape.of(target.kind, prior)
     quality = first_quality(target, prior)
     while len(trials) < MAX_TRIALS and all(t.quality != quality for t in trials):
         trial = Trial(quality, measure(quality))
@@ -233,7 +273,7 @@ def search_quality(measure: Callable[[float], float], target: RateTarget, prior:
             break  # the goal lies beyond an end of the quality scale
         if below and above and above.quality - below.quality <= _resolution(target):
             break
-        quality = _next_quality(target, below, above, trial, prior)
+        quality = _next_quality(target, shape, trials, below, above)
     return _best(target, trials, below, above)
 
 

@@ -46,6 +46,29 @@ def test_a_prior_curve_starts_the_search_near_the_goal_and_saves_trials(goal):
     assert abs(guided.trials[0].value / goal - 1) < 0.25  # the first trial is already close
 
 
+_PRIOR_PSNR = [(1, 22.2), (10, 23.6), (25, 25.6), (45, 28.9), (65, 31.5), (85, 32.7), (100, 33.2)]
+
+
+def _prior_psnr(quality: float) -> float:
+    return float(np.interp(quality, *zip(*_PRIOR_PSNR)))
+
+
+@pytest.mark.parametrize(
+    ("level", "steepness", "goal"),
+    [(-2.0, 1.0, 24.0), (-2.0, 1.0, 30.5), (8.0, 0.7, 24.5), (8.0, 0.7, 29.5), (-20.0, 1.6, 20.0), (-20.0, 1.6, 27.0), (-20.0, 1.6, 32.5)],
+)
+def test_psnr_search_follows_an_image_shaped_like_the_prior(level, steepness, goal):
+    """An image's curve is the model's typical one shifted and stretched (flatter for a
+    textured photo, steeper for a smooth one): the first trial measures the shift and the
+    second the stretch, so the third lands in the accepted band — where a straight secant
+    through a curved stretch needs more steps."""
+    curve = lambda q: level + steepness * _prior_psnr(q)  # noqa: E731
+    assert curve(1) < goal < curve(100) - PSNR_TOLERANCE
+    result = search_quality(curve, RateTarget("psnr", goal), _PRIOR_PSNR)
+    assert goal <= result.value <= goal + PSNR_TOLERANCE
+    assert len(result.trials) <= 3
+
+
 def test_psnr_search_returns_the_least_quality_that_reaches_the_target():
     curve = lambda q: 22 + 11 * (1 - math.exp(-q / 40))  # noqa: E731 (saturating, like PSNR)
     result = search_quality(curve, RateTarget("psnr", 30.0))
