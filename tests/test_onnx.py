@@ -252,20 +252,40 @@ def test_export_command_skips_current_graphs_and_reports_errors(exported, model_
     assert result.exit_code == 1 and "Error: unknown model 'no-such-model'" in result.output
 
 
+def test_depth_to_space_becomes_an_exact_interleave():
+    """pixel_shuffle (the heads' upsampling) and its ConvTranspose rewrite agree bit for bit."""
+    import onnxruntime
+    import torch
+
+    from aecodec.runtime.onnx_export import _export_torch, _interleave_depth_to_space, _TorchGraph
+
+    graph = _TorchGraph(torch.nn.PixelShuffle(2), {"x": torch.randn(1, 12, 5, 7)}, {"x": [1, 12, "height", "width"], "y": [1, 3, "height2", "width2"]})
+    model = _interleave_depth_to_space(_export_torch(graph))
+    onnx.checker.check_model(model, full_check=True)
+    assert [node.op_type for node in model.graph.node] == ["ConvTranspose"]
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    probe = torch.randn(1, 12, 6, 11) * 1e3
+    (actual,) = session.run(None, {"x": probe.numpy()})
+    np.testing.assert_array_equal(actual, torch.nn.functional.pixel_shuffle(probe, 2).numpy())
+
+
 @pytest.mark.parametrize("out_channels", [16, 3])  # four phase convolutions / one combined convolution
 def test_transposed_convolutions_are_split_into_phases_exactly(out_channels):
     import onnxruntime
     import torch
 
     from aecodec.layers import deconv
-    from aecodec.runtime.onnx_export import _export_torch, _split_transposed_convolutions, _TorchGraph
+    from aecodec.runtime.onnx_export import _export_torch, _interleave_depth_to_space, _split_transposed_convolutions, _TorchGraph
 
     torch.manual_seed(0)
     layer = deconv(16, out_channels).eval()
     graph = _TorchGraph(layer, {"x": torch.randn(1, 16, 7, 9)}, {"x": [1, 16, "height", "width"], "y": [1, out_channels, "height2", "width2"]})
-    model = _split_transposed_convolutions(_export_torch(graph))
+    model = _interleave_depth_to_space(_split_transposed_convolutions(_export_torch(graph)))
     onnx.checker.check_model(model, full_check=True)
-    assert "ConvTranspose" not in {node.op_type for node in model.graph.node}
+    # What is left of the transposed convolution is the one-hot 2×2 interleave of the phases.
+    (interleave,) = [node for node in model.graph.node if node.op_type == "ConvTranspose"]
+    assert next(a.ints for a in interleave.attribute if a.name == "kernel_shape") == [2, 2]
+    assert "DepthToSpace" not in {node.op_type for node in model.graph.node}
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     for height, width in ((7, 9), (4, 13)):
         probe = torch.randn(1, 16, height, width)

@@ -11,7 +11,9 @@ stored as plain initializers (GDN's training reparametrization folded away)::
                          context─► refined_mean, refined_log_scale   (only models with a context model)
 
 In synthesis.onnx every transposed convolution is written as phase convolutions and a
-depth-to-space (:func:`_split_transposed_convolutions`), which onnxruntime runs faster.
+depth-to-space (:func:`_split_transposed_convolutions`), which onnxruntime runs faster, and
+there and in the heads every depth-to-space is a one-hot depthwise 2×2 ConvTranspose
+(:func:`_interleave_depth_to_space`), faster again and exactly equal.
 The float graphs are rate-free, one per method of the Transforms protocol, so a rate search
 runs g_a once per image; the host applies the per-channel gains, which ``gains.json`` gives
 with the exact interpolation. The same graphs serve the onnx backend (which runs only the
@@ -248,6 +250,8 @@ def _split_transposed_convolutions(model: onnx.ModelProto) -> onnx.ModelProto:
     convolution with the four phases' kernels zero-padded to a common window instead: the
     blocked kernels pad output channels to a full block, so four 3-channel convolutions
     would cost four 16-channel ones. The sums are the same up to their order (≈1e-6).
+    The phases are stacked channel by channel (channel c's four phases at 4c … 4c + 3, the
+    order of a CRD depth-to-space), which :func:`_interleave_depth_to_space` then runs fast.
     """
     initializers = {item.name: item for item in model.graph.initializer}
     nodes = []
@@ -267,32 +271,75 @@ def _split_transposed_convolutions(model: onnx.ModelProto) -> onnx.ModelProto:
         taps = [_phase_taps(kernel, padding, phase) for phase in (0, 1)]
         before, after = max(tap[1] for tap in taps), max(tap[2] for tap in taps)
         window = before + 1 + after
-        phases = []  # (kernel (out, in, rows, cols), pads) per phase, row-major as DCR expects
+        phases = []  # (kernel (out, in, rows, cols), pads) per phase, row-major as CRD expects
         for row_taps, top, bottom in taps:
             for col_taps, left, right in taps:
                 phase_weight = weight[:, :, row_taps][:, :, :, col_taps].transpose(1, 0, 2, 3)
                 phases.append((phase_weight, [top, left, bottom, right]))
-        stacked = f"{node.output[0]}.phases"
-        if weight.shape[1] < _NCHWC_BLOCK:
-            combined = np.zeros((4 * weight.shape[1], weight.shape[0], window, window), dtype=weight.dtype)
+        stacked, channels = f"{node.output[0]}.phases", weight.shape[1]
+        if channels < _NCHWC_BLOCK:
+            combined = np.zeros((channels, 4, weight.shape[0], window, window), dtype=weight.dtype)
             for index, (phase_weight, (top, left, _, _)) in enumerate(phases):
                 rows, cols = phase_weight.shape[2:]
-                combined[index * weight.shape[1] : (index + 1) * weight.shape[1], :, before - top : before - top + rows, before - left : before - left + cols] = phase_weight
+                combined[:, index, :, before - top : before - top + rows, before - left : before - left + cols] = phase_weight
             bias = numpy_helper.to_array(initializers[bias_name])
-            model.graph.initializer.extend([numpy_helper.from_array(combined, f"{weight_name}.phases"), numpy_helper.from_array(np.tile(bias, 4), f"{bias_name}.phases")])
+            model.graph.initializer.extend(
+                [numpy_helper.from_array(combined.reshape(4 * channels, *combined.shape[2:]), f"{weight_name}.phases"), numpy_helper.from_array(np.repeat(bias, 4), f"{bias_name}.phases")]
+            )
             nodes.append(helper.make_node("Conv", [source, f"{weight_name}.phases", f"{bias_name}.phases"], [stacked], pads=[before, before, after, after]))
         else:
-            outputs = []
+            # Each phase (1, C, h, w) becomes (1, C, 1, h, w); stacked on axis 2 and reshaped to
+            # (1, 4C, h, w) they are in CRD order at the cost of the one copy Concat makes anyway.
+            axis, size = f"{node.output[0]}.phase_axis", f"{node.output[0]}.stacked_shape"
+            model.graph.initializer.extend([numpy_helper.from_array(np.array([2], dtype=np.int64), axis), numpy_helper.from_array(np.array([1, 4 * channels], dtype=np.int64), f"{size}.leading")])
+            expanded = []
             for index, (phase_weight, pads) in enumerate(phases):
-                outputs.append(f"{node.output[0]}.phase{index}")
+                output = f"{node.output[0]}.phase{index}"
                 model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(phase_weight), f"{weight_name}.phase{index}"))
-                nodes.append(helper.make_node("Conv", [source, f"{weight_name}.phase{index}", bias_name], [outputs[-1]], pads=pads))
-            nodes.append(helper.make_node("Concat", outputs, [stacked], axis=1))
-        nodes.append(helper.make_node("DepthToSpace", [stacked], [node.output[0]], blocksize=2, mode="DCR"))
+                nodes.append(helper.make_node("Conv", [source, f"{weight_name}.phase{index}", bias_name], [output], pads=pads))
+                expanded.append(f"{output}.expanded")
+                nodes.append(helper.make_node("Unsqueeze", [output, axis], [expanded[-1]]))
+            nodes.append(helper.make_node("Concat", expanded, [f"{stacked}.5d"], axis=2))
+            nodes.append(helper.make_node("Shape", [f"{node.output[0]}.phase0"], [f"{size}.spatial"], start=2))
+            nodes.append(helper.make_node("Concat", [f"{size}.leading", f"{size}.spatial"], [size], axis=0))
+            nodes.append(helper.make_node("Reshape", [f"{stacked}.5d", size], [stacked]))
+        nodes.append(helper.make_node("DepthToSpace", [stacked], [node.output[0]], blocksize=2, mode="CRD"))
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     return model
 
+
+
+def _interleave_depth_to_space(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Rewrite every ×2 CRD DepthToSpace as a depthwise 2×2, stride-2 ConvTranspose with one-hot kernels.
+
+    Both put channel 4c + 2i + j of pixel (h, w) at channel c, pixel (2h + i, 2w + j), and the
+    ConvTranspose does it exactly (each output is one input times 1 plus three times 0).
+    onnxruntime's DepthToSpace is a generic element-wise transpose: on g_s's largest layer
+    (4·96 × 128 × 192 floats) it took 18 ms where the ConvTranspose took 7.9 ms (same run).
+    In alternating runs with identical outputs, the synthesis of a 768×512 image got 1.11×
+    faster (144 → 129 ms) and the denoise head 1.06× (560 → 528 ms).
+    """
+    shapes = {info.name: info for info in onnx.shape_inference.infer_shapes(model, data_prop=True).graph.value_info}
+    shapes.update((info.name, info) for info in model.graph.input)
+    nodes = []
+    for node in model.graph.node:
+        attributes = {item.name: helper.get_attribute_value(item) for item in node.attribute}
+        if node.op_type != "DepthToSpace" or attributes.get("blocksize") != 2 or attributes.get("mode") != b"CRD":
+            nodes.append(node)
+            continue
+        channels = shapes[node.input[0]].type.tensor_type.shape.dim[1].dim_value // 4
+        if channels < 1:
+            raise ValueError(f"{node.name}: the channel count of a depth-to-space input must be known to rewrite it")
+        kernel = np.zeros((4 * channels, 1, 2, 2), dtype=np.float32)
+        index = np.arange(4 * channels)
+        kernel[index, 0, index % 4 // 2, index % 2] = 1.0
+        name = f"{node.output[0]}.interleave"
+        model.graph.initializer.append(numpy_helper.from_array(kernel, name))
+        nodes.append(helper.make_node("ConvTranspose", [node.input[0], name], list(node.output), group=channels, kernel_shape=[2, 2], strides=[2, 2]))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
 
 def _smallest_integers(values: np.ndarray) -> np.ndarray:
     """``values`` (integers held in float64) in the narrowest of int8, int16 and int32 that holds them all.
@@ -472,7 +519,7 @@ def _write_graphs(model_id: str, folder: Path) -> None:
     model.load_state_dict(float_state_dict(arrays))
     _fold_gdn(model)
     models = {name: _export_torch(graph) for name, graph in _torch_graphs(model).items()}
-    models[onnx_files.SYNTHESIS] = _split_transposed_convolutions(models[onnx_files.SYNTHESIS])
+    models[onnx_files.SYNTHESIS] = _interleave_depth_to_space(_split_transposed_convolutions(models[onnx_files.SYNTHESIS]))
     network = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
     models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.m)
     context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.context_channels else None
@@ -514,7 +561,7 @@ def _head_graph(head_id: str) -> tuple[onnx.ModelProto, dict, HeadConfig, dict]:
         shapes["noise_level"] = [1, 1, 1, 1]
     output = onnx_files.head_output(config)
     shapes[output["name"]] = output["shape"]
-    graph = _export_torch(_TorchGraph(_HeadGraph(head), inputs, shapes))
+    graph = _interleave_depth_to_space(_export_torch(_TorchGraph(_HeadGraph(head), inputs, shapes)))
     record = {"model_id": head_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET, "backbone": meta["backbone"]}
     return graph, record, config, meta
 
