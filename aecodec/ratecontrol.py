@@ -216,8 +216,14 @@ def _next_quality(target: RateTarget, shape: _Shape, trials: list[Trial], below:
     misses. Steps stay strictly inside the bracket (bisection when the fit points outside).
     """
     goal = _goal(target)
-    measured = lambda trial: _scale(target.kind, trial.value)  # noqa: E731
-    first, second = (below, above) if below and above else (trials[0], trials[0]) if len(trials) == 1 else trials[-2:]
+
+    def measured(trial: Trial) -> float:
+        return _scale(target.kind, trial.value)
+
+    if below and above:
+        first, second = below, above
+    else:
+        first, second = trials[-2:] if len(trials) > 1 else (trials[0], trials[0])
     run = shape.value(second.quality) - shape.value(first.quality)
     gain = (measured(second) - measured(first)) / run if run else 0.0
     if not MIN_STEER_GAIN <= gain <= MAX_STEER_GAIN:  # one trial, or an implausible fit (noise, a flat stretch)

@@ -309,7 +309,6 @@ def _split_transposed_convolutions(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-
 def _interleave_depth_to_space(model: onnx.ModelProto) -> onnx.ModelProto:
     """Rewrite every ×2 CRD DepthToSpace as a depthwise 2×2, stride-2 ConvTranspose with one-hot kernels.
 
@@ -340,6 +339,7 @@ def _interleave_depth_to_space(model: onnx.ModelProto) -> onnx.ModelProto:
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     return model
+
 
 def _smallest_integers(values: np.ndarray) -> np.ndarray:
     """``values`` (integers held in float64) in the narrowest of int8, int16 and int32 that holds them all.
