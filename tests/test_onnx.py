@@ -192,6 +192,29 @@ def test_hyper_decoder_graph_is_bit_exact_with_integer_weights(exported, torch_c
         assert np.array_equal(mean[0], expected_mean) and np.array_equal(log_scale[0], expected_log_scale)
 
 
+@pytest.mark.parametrize("context_positions", [4096, 40])  # one block of rows / many
+def test_the_onnx_backend_runs_the_integer_networks_with_the_numpy_integers(model_id, torch_codec, monkeypatch, context_positions):
+    """The onnx codec runs h_s and the context model from their graphs (no numpy BLAS threads
+    left spinning on the cores the synthesis needs) and quantizes to exactly what the numpy
+    networks give, row blocks and all."""
+    from aecodec.codecs import frozen
+    from aecodec.runtime.onnx_backend import OnnxCheckerboardContext, OnnxHyperSynthesis
+
+    monkeypatch.setattr(frozen, "CONTEXT_POSITIONS", context_positions)
+    onnx_codec = build(zoo.load_arrays(model_id), "onnx", model_id)
+    assert isinstance(onnx_codec.hyper, OnnxHyperSynthesis) and isinstance(onnx_codec.context, OnnxCheckerboardContext)
+    latent = onnx_codec.analyse(_padded(200, 300, seed=4))
+    for quality in (1.0, 60.0, 100.0):
+        ours = onnx_codec.quantize(latent, quality)
+        onnx_codec.hyper, onnx_codec.context, saved = torch_codec.hyper, torch_codec.context, (onnx_codec.hyper, onnx_codec.context)
+        reference = onnx_codec.quantize(latent, quality)
+        onnx_codec.hyper, onnx_codec.context = saved
+        for field in ("z_hat", "y_symbols", "mean", "bins"):
+            assert np.array_equal(getattr(ours, field), getattr(reference, field)), field
+    with pytest.raises(ValueError, match="outside the range"):
+        onnx_codec.hyper(np.full((onnx_codec.hyper_channels, 1, 1), onnx_codec.hyper.input_max + 1))
+
+
 @pytest.mark.parametrize("encoder, decoder", [("torch", "onnx"), ("onnx", "torch")])
 def test_files_decode_identically_across_backends(model_id, encoder, decoder):
     codecs = {name: zoo.load_codec(model_id, name) for name in (encoder, decoder)}
@@ -241,7 +264,7 @@ def test_a_folder_without_its_data_cards_is_stale_for_export_but_runs_the_backen
     shutil.copytree(exported, folder)
     (folder / onnx_files.GAINS).unlink()
     assert "gains.json missing" in onnx_files.staleness(model_id, folder)
-    assert onnx_files.staleness(model_id, folder, onnx_backend.BACKEND_GRAPHS) is None
+    OnnxTransforms(model_id, folder, context=(folder / onnx_files.CONTEXT).is_file())  # every graph is there
 
 
 def test_export_command_skips_current_graphs_and_reports_errors(exported, model_id):

@@ -17,9 +17,10 @@ with μ, σ of h_s, then the other half, whose μ, σ the exact integer
 :class:`~aecodec.entropy.integer_context.IntegerCheckerboardContext` refines from the decoded
 anchors. Both passes are parallel over the whole latent.
 
-Only the float transforms (which merely move pixel values) depend on the backend; every
-number that selects or shifts a probability table is an exact integer, and a CRC-32 of all
-symbols detects any desync rather than returning garbage. The gains are applied here, not
+Only the float transforms (which merely move pixel values) differ between backends; every
+number that selects or shifts a probability table is an exact integer, whether numpy or
+onnxruntime computes it, and a CRC-32 of all symbols detects any desync rather than
+returning garbage. The gains are applied here, not
 in the backend, so the backend's networks are rate-free and the expensive analysis runs
 once per image however many qualities a rate search tries (:meth:`FrozenHyperprior.quantize`).
 """
@@ -35,8 +36,8 @@ import numpy as np
 
 from aecodec.codecs.tiling import spans
 from aecodec.entropy.coder import TableCoder
-from aecodec.entropy.integer_context import IntegerCheckerboardContext, anchor_mask
-from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, IntegerHyperSynthesis
+from aecodec.entropy.integer_context import anchor_mask
+from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.entropy.tables import PMFTables, scale_bin
 from aecodec.errors import DesyncError, FormatError
 
@@ -85,6 +86,25 @@ class Transforms(Protocol):
     def hyper_analysis(self, y_gained: np.ndarray) -> np.ndarray: ...
 
     def synthesis(self, y_hat: np.ndarray) -> np.ndarray: ...
+
+
+class HyperSynthesis(Protocol):
+    """The exact integer h_s: :class:`~aecodec.entropy.integer_hyper.IntegerHyperSynthesis`
+    in numpy, or the same integers from hyper_decoder.onnx (the onnx backend)."""
+
+    input_max: int
+
+    def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ContextModel(Protocol):
+    """The exact integer checkerboard context model:
+    :class:`~aecodec.entropy.integer_context.IntegerCheckerboardContext` in numpy, or the same
+    integers from context.onnx (the onnx backend)."""
+
+    input_max: float
+
+    def refine(self, y_hat: np.ndarray, mean: np.ndarray, log_scale: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def interpolate_gain(log_table: np.ndarray, t: float) -> np.ndarray:
@@ -217,7 +237,7 @@ class FrozenHyperprior:
     def __init__(
         self,
         transforms: Transforms,
-        hyper: IntegerHyperSynthesis,
+        hyper: HyperSynthesis,
         z_tables: PMFTables,
         y_tables: PMFTables,
         knots: int,
@@ -225,7 +245,7 @@ class FrozenHyperprior:
         log_gain: np.ndarray,
         log_inverse_gain: np.ndarray,
         hyper_channels: int,
-        context: IntegerCheckerboardContext | None = None,
+        context: ContextModel | None = None,
     ) -> None:
         self.transforms = transforms
         self.hyper = hyper

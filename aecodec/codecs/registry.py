@@ -56,13 +56,13 @@ def build_refiner(arrays: dict[str, np.ndarray], lambda_min: float, lambda_max: 
     return LatentRefiner(_torch_transforms(read_meta(arrays)["config"], arrays).model, lambda_min, lambda_max)
 
 
-def _onnx_graphs_current(model_id: str | None) -> bool:
+def _onnx_graphs_current(model_id: str | None, context: bool) -> bool:
     """Whether onnxruntime is installed and ``model_id``'s exported graphs match its weights."""
     from aecodec.runtime import onnx_backend, onnx_files
 
     if model_id is None or not onnx_backend.available():
         return False
-    return onnx_files.staleness(model_id, graphs=onnx_backend.BACKEND_GRAPHS) is None
+    return onnx_files.staleness(model_id, graphs=onnx_files.codec_graphs(context)) is None
 
 
 def _transforms(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None):
@@ -73,21 +73,27 @@ def _transforms(config: dict, arrays: dict[str, np.ndarray], backend: str, model
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    context = bool(config.get("context_channels"))
     if backend == "auto":
-        backend = "onnx" if _onnx_graphs_current(model_id) else "torch"
+        backend = "onnx" if _onnx_graphs_current(model_id, context) else "torch"
     if backend == "torch":
         return _torch_transforms(config, arrays)
     if model_id is None:
         raise WeightsMismatchError("the onnx backend needs the model id to find its graphs")
     from aecodec.runtime.onnx_backend import OnnxTransforms
 
-    return OnnxTransforms(model_id)
+    return OnnxTransforms(model_id, context=context)
 
 
 def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None) -> FrozenHyperprior:
+    transforms = _transforms(config, arrays, backend, model_id)
+    hyper = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
+    context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.get("context_channels") else None
+    if transforms.name == "onnx":  # the same integers, without numpy's spinning BLAS threads
+        hyper, context = transforms.integer_networks(hyper, context)
     return FrozenHyperprior(
-        transforms=_transforms(config, arrays, backend, model_id),
-        hyper=IntegerHyperSynthesis.from_arrays(arrays, "h_s_int"),
+        transforms=transforms,
+        hyper=hyper,
         z_tables=PMFTables.from_arrays(arrays, "z_tables"),
         y_tables=PMFTables.from_arrays(arrays, "y_tables"),
         knots=config["knots"],
@@ -95,7 +101,7 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str,
         log_gain=np.asarray(arrays["float.gain.log_gain"], dtype=np.float32),
         log_inverse_gain=np.asarray(arrays["float.gain.log_inverse_gain"], dtype=np.float32),
         hyper_channels=config["n"],
-        context=IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.get("context_channels") else None,
+        context=context,
     )
 
 

@@ -1,10 +1,12 @@
-"""Float networks run by onnxruntime, without torch: the codec's transforms (g_a, h_a, g_s) and the heads.
+"""Networks run by onnxruntime, without torch: the codec's transforms (g_a, h_a, g_s), its exact integer networks, and the heads.
 
-The graphs are those ``aecodec export`` writes (see :mod:`aecodec.runtime.onnx_export`);
-this backend runs the three rate-free ones, so it is a drop-in for
+The graphs are those ``aecodec export`` writes (see :mod:`aecodec.runtime.onnx_export`).
+The three rate-free float ones make this backend a drop-in for
 :class:`aecodec.runtime.torch_backend.TorchTransforms`: both compute the same float
 transforms, they differ only in float rounding, and that never reaches the exact integer
-path that selects probability tables (:mod:`aecodec.codecs.frozen`).
+path that selects probability tables (:mod:`aecodec.codecs.frozen`). That path runs here
+too, from hyper_decoder.onnx and context.onnx, which compute the very integers of the numpy
+networks (:class:`OnnxHyperSynthesis`, :class:`OnnxCheckerboardContext`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from aecodec.codecs.frozen import ContextModel, HyperSynthesis
 from aecodec.errors import InputError, WeightsMismatchError
 from aecodec.runtime import onnx_files
 
-BACKEND_GRAPHS = (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS)
 THREADS_VARIABLE = "AECODEC_ONNX_THREADS"
 
 
@@ -61,9 +63,9 @@ def inference_session(path: Path, threads: int | None = None):
     # plan per shape, while the arena, which makes the synthesis 2× faster than plain
     # allocation (measured), stays bounded by the largest tile.
     options.enable_mem_pattern = False
-    # Between runs the codec computes in numpy (the integer h_s and context model, rounding,
-    # range coding); spinning idle threads would take those cores from it. Measured on a
-    # 481×321 photo (2 cores): compress 177 → 112 ms, decompress 175 → 130 ms.
+    # Between runs the codec computes in numpy (rounding, gains, range coding); spinning idle
+    # threads would take those cores from it. Measured on a 481×321 photo (2 cores), when the
+    # integer networks still ran in numpy: compress 177 → 112 ms, decompress 175 → 130 ms.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; warnings would leak into CLI output
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -81,14 +83,70 @@ def _run(session, feed: np.ndarray) -> np.ndarray:
     return output[0]
 
 
+class OnnxHyperSynthesis:
+    """The exact integer h_s run by hyper_decoder.onnx: the integers of
+    :class:`~aecodec.entropy.integer_hyper.IntegerHyperSynthesis`, as fast, in onnxruntime.
+
+    Why not numpy: its OpenBLAS leaves its threads spinning for up to 2^28 cycles after every
+    matrix product, on the two cores the next onnxruntime run (the synthesis, the next
+    image's analysis) needs, whose own threads sleep between runs (:func:`inference_session`).
+
+    Args:
+        session: hyper_decoder.onnx's session.
+        input_max: Largest |ẑ| the network is exact for (the numpy network's).
+    """
+
+    def __init__(self, session, input_max: int) -> None:
+        self._session = session
+        self.input_max = input_max
+
+    def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and log-scale (int64, units of 2^-8), each (M, 4h, 4w), of ẑ (C, h, w)."""
+        if np.abs(z_hat).max(initial=0) > self.input_max:
+            raise ValueError("hyper-latent outside the range the integer network is exact for")
+        mean, log_scale = self._session.run(None, {"quantized_hyper_latent": np.ascontiguousarray(z_hat, dtype=np.int64)[None]})
+        return mean[0], log_scale[0]
+
+
+class OnnxCheckerboardContext:
+    """The exact integer context model run by context.onnx: the integers of
+    :class:`~aecodec.entropy.integer_context.IntegerCheckerboardContext`, without numpy's
+    spinning BLAS threads (see :class:`OnnxHyperSynthesis`).
+
+    Args:
+        session: context.onnx's session.
+        input_max: Clip of its inputs in real units (the numpy network's).
+    """
+
+    def __init__(self, session, input_max: float) -> None:
+        self._session = session
+        self.input_max = input_max
+
+    def refine(self, y_hat: np.ndarray, mean: np.ndarray, log_scale: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Same contract as :meth:`IntegerCheckerboardContext.refine`.
+
+        The graph refines every non-anchor of the window it is given; an element's Δμ and
+        Δlog σ read the anchors around it and only its own μ and log σ, so the rows outside
+        ``rows`` get zeros there and their outputs are dropped.
+        """
+        window = (y_hat.shape[0], y_hat.shape[1], y_hat.shape[2])
+        window_mean, window_log_scale = np.zeros(window, dtype=np.int64), np.zeros(window, dtype=np.int64)
+        window_mean[:, rows], window_log_scale[:, rows] = mean, log_scale
+        feed = {"anchors": y_hat.astype(np.int64)[None], "mean": window_mean[None], "log_scale": window_log_scale[None]}
+        refined_mean, refined_log_scale = self._session.run(None, feed)
+        return refined_mean[0][:, rows].astype(np.float64), refined_log_scale[0][:, rows]
+
+
 class OnnxTransforms:
-    """The float transforms of one exported model, run by onnxruntime on the CPU.
+    """The networks of one exported model, run by onnxruntime on the CPU: the float
+    transforms, and (:meth:`integer_networks`) the exact integer ones.
 
     Args:
         model_id: Model whose installed weights the graphs must have been exported from.
         folder: Graph folder; default ``weights/onnx/<model_id>``.
         threads: Intra-op threads per session; None takes ``AECODEC_ONNX_THREADS``, else
             every physical core.
+        context: Whether the model has a context model (and so a context.onnx).
 
     Raises:
         WeightsMismatchError: The graphs are missing, incomplete or exported from other
@@ -97,13 +155,21 @@ class OnnxTransforms:
 
     name = "onnx"
 
-    def __init__(self, model_id: str, folder: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, model_id: str, folder: Path | None = None, threads: int | None = None, context: bool = False) -> None:
         folder = folder or onnx_files.onnx_dir(model_id)
-        problem = onnx_files.staleness(model_id, folder, BACKEND_GRAPHS)
+        graphs = onnx_files.codec_graphs(context)
+        problem = onnx_files.staleness(model_id, folder, graphs)
         if problem:
             raise WeightsMismatchError(f"{problem}; run `aecodec export --model {model_id}` to (re)create them")
         self.folder = folder
-        self._analysis, self._hyper_analysis, self._synthesis = (inference_session(folder / graph, threads) for graph in BACKEND_GRAPHS)
+        sessions = {graph: inference_session(folder / graph, threads) for graph in graphs}
+        self._analysis, self._hyper_analysis, self._synthesis = (sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS))
+        self._hyper_decoder, self._context = sessions[onnx_files.HYPER_DECODER], sessions.get(onnx_files.CONTEXT)
+
+    def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[OnnxHyperSynthesis, OnnxCheckerboardContext | None]:
+        """The numpy integer networks' onnxruntime twins (their exactness bounds carried over)."""
+        onnx_context = OnnxCheckerboardContext(self._context, context.input_max) if context is not None else None
+        return OnnxHyperSynthesis(self._hyper_decoder, hyper.input_max), onnx_context
 
     def analysis(self, x: np.ndarray) -> np.ndarray:
         """Latent y (M, H/16, W/16) of an image x (3, H, W) in [0, 1], H and W multiples of 16."""

@@ -16,9 +16,9 @@ there and in the heads every depth-to-space is a one-hot depthwise 2×2 ConvTran
 (:func:`_interleave_depth_to_space`), faster again and exactly equal.
 The float graphs are rate-free, one per method of the Transforms protocol, so a rate search
 runs g_a once per image; the host applies the per-channel gains, which ``gains.json`` gives
-with the exact interpolation. The same graphs serve the onnx backend (which runs only the
-three float ones: the codec evaluates the integer networks in numpy) and embedders in other
-languages (with ``entropy_tables.json`` for the range coder). ONNX Runtime has no float64
+with the exact interpolation. The same graphs serve the onnx backend (which runs all of them,
+the integer ones giving the numpy networks' very integers) and embedders in other languages
+(with ``entropy_tables.json`` for the range coder). ONNX Runtime has no float64
 Conv, so the integer networks (h_s and the context model) are written as im2col + float64
 MatMul, which is exact for the same reason the numpy reference is: every product and partial
 sum is an integer below 2^53. Their integer weights are stored in the smallest integer type
