@@ -437,23 +437,17 @@ def _hyper_decoder(network: IntegerHyperSynthesis, hyper_channels: int, latent_c
     return helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="aecodec")
 
 
-def _anchor_mask(graph: _IntegerGraph, like: str) -> str:
-    """Boolean (H, W), true at the anchors ((row + col) even) of the image ``like`` (1, C, H, W)."""
-    size = graph.op("Shape", like, start=2)
-    zero, one, two = (graph.constant(np.int64(value)) for value in (0, 1, 2))
-    rows, cols = (graph.op("Range", zero, graph.op("Gather", size, graph.constant(np.int64(axis))), one) for axis in (0, 1))
-    parity = graph.op("Mod", graph.op("Add", graph.op("Unsqueeze", rows, graph.constant(np.array([1]))), cols), two)
-    return graph.op("Equal", parity, zero)
-
-
 def _context(network: IntegerCheckerboardContext, latent_channels: int) -> onnx.ModelProto:
     """ONNX twin of :class:`IntegerCheckerboardContext` on the whole latent grid, bit-exact.
 
-    The 12-tap convolution runs at every position and a parity mask built from the input's
-    shape keeps the refinement at the non-anchors only: their taps all land on anchors (or the
-    zero padding), so no other value of ``anchors`` reaches an output, and the anchors pass
-    ``mean`` and ``log_scale`` through. It is twice the numpy reference's work, in a graph
-    without gathers or scatters over positions.
+    Like the numpy reference it computes the non-anchors only, without gathers or scatters:
+    the grid, zero-padded to even sides, is split by SpaceToDepth into its four phases
+    (row, column parity) — anchors in phases (0, 0) and (1, 1), non-anchors in (0, 1) and
+    (1, 0). A non-anchor's 12 taps all land on anchors, each in one anchor phase at an offset
+    of at most one half-resolution step, so each phase's im2col is 12 shifted anchor planes.
+    The refined phases and the anchors' passed-through ``mean`` and ``log_scale`` are put
+    back by DepthToSpace and cropped to the input's size. (Computing every position and
+    masking, as the previous export did, doubled the work.)
     """
     graph = _IntegerGraph()
     m = latent_channels
@@ -461,22 +455,61 @@ def _context(network: IntegerCheckerboardContext, latent_channels: int) -> onnx.
     low, high = graph.constant(np.float64(-limit)), graph.constant(np.float64(limit))
     zero, ceiling = graph.constant(np.float64(0.0)), graph.constant(np.float64(network.activation_max * 2**ACTIVATION_FRACTION_BITS))
     (context_weight, hidden_weight, output_weight), (context_bias, hidden_bias, output_bias) = network.weights, network.biases
-    anchors = graph.op("Clip", graph.op("Cast", "anchors", to=TensorProto.DOUBLE), low, high)
-    features = graph.op("Clip", graph.rescale(graph.affine(context_weight, context_bias, graph.im2col(anchors, m, CONTEXT_TAPS))), zero, ceiling)
-    mean = graph.op("Cast", "mean", to=TensorProto.DOUBLE)
-    log_scale = graph.op("Clip", graph.op("Cast", "log_scale", to=TensorProto.DOUBLE), low, high)  # clipped in the output too
+    size = graph.op("Shape", "anchors", start=2)
+    even_pads = graph.op("Concat", graph.constant(np.zeros(6, dtype=np.int64)), graph.op("Mod", size, graph.constant(np.array([2, 2]))), axis=0)
+
+    def phases(name: str, clip: bool) -> str:
+        """(1, 4M, H'/2, W'/2) float64: the input cast, optionally clipped, padded to even sides, split into phases."""
+        x = graph.op("Cast", name, to=TensorProto.DOUBLE)
+        x = graph.op("Clip", x, low, high) if clip else x
+        return graph.op("SpaceToDepth", graph.op("Pad", x, even_pads), blocksize=2)
+
+    def part(x: str, start: str, stop: str, axis: int) -> str:
+        return graph.op("Slice", x, start, stop, graph.constant(np.array([axis])))
+
+    def phase(stacked: str, index: int) -> str:
+        """Phase ``index`` (2·row parity + column parity) of a SpaceToDepth output: (1, M, h, w)."""
+        return part(stacked, graph.constant(np.array([index * m])), graph.constant(np.array([(index + 1) * m])), 1)
+
+    anchors = phases("anchors", clip=True)
+    anchor_planes = {0: phase(anchors, 0), 3: phase(anchors, 3)}
+    padded_planes = {index: graph.op("Pad", plane, graph.constant(np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64))) for index, plane in anchor_planes.items()}
+    # The anchors pass mean and log σ through unchanged; the non-anchors read them clipped
+    # (log σ stays clipped in their output too).
+    means, log_scales, clipped_log_scales = phases("mean", clip=False), phases("log_scale", clip=False), phases("log_scale", clip=True)
     channel_rows = graph.constant(np.array([m, -1]))
-    inputs = graph.op(
-        "Concat", features, graph.op("Reshape", graph.op("Clip", mean, low, high), channel_rows), graph.op("Reshape", log_scale, channel_rows), axis=0
-    )
+    columns, mean_columns, log_scale_columns = [], [], []
+    non_anchor_phases = ((0, 1), (1, 0))
+    for row_parity, col_parity in non_anchor_phases:
+        shifted = []
+        for dy, dx in CONTEXT_TAPS:
+            row, col = row_parity + dy, col_parity + dx  # the tap's full-resolution offset from the phase's origin
+            source = 2 * (row % 2) + col % 2  # an anchor phase: (row + col) is even
+            starts = [1 + row // 2, 1 + col // 2]
+            ends = [start - 2 if start < 2 else _INT64_MAX for start in starts]
+            tap = graph.op("Slice", padded_planes[source], graph.constant(np.array(starts)), graph.constant(np.array(ends)), graph.constant(np.array([2, 3])))
+            shifted.append(graph.op("Unsqueeze", tap, graph.constant(np.array([2]))))
+        columns.append(graph.op("Reshape", graph.op("Concat", *shifted, axis=2), graph.constant(np.array([m * len(CONTEXT_TAPS), -1]))))
+        index = 2 * row_parity + col_parity
+        mean_columns.append(graph.op("Reshape", phase(means, index), channel_rows))
+        log_scale_columns.append(graph.op("Reshape", phase(clipped_log_scales, index), channel_rows))
+    features = graph.op("Clip", graph.rescale(graph.affine(context_weight, context_bias, graph.op("Concat", *columns, axis=1))), zero, ceiling)
+    block_mean, block_log_scale = graph.op("Concat", *mean_columns, axis=1), graph.op("Concat", *log_scale_columns, axis=1)
+    inputs = graph.op("Concat", features, graph.op("Clip", block_mean, low, high), block_log_scale, axis=0)
     hidden = graph.op("Clip", graph.rescale(graph.affine(hidden_weight, hidden_bias, inputs)), zero, ceiling)
-    delta = graph.to_image(graph.rescale(graph.affine(output_weight, output_bias, hidden)), 2 * m, "anchors")
-    graph.nodes.append(helper.make_node("Split", [delta, graph.constant(np.array([m, m]))], ["delta_mean", "delta_log_scale"], axis=1))
-    is_anchor = _anchor_mask(graph, "anchors")
-    refinements = (("refined_mean", "mean", mean, "delta_mean"), ("refined_log_scale", "log_scale", log_scale, "delta_log_scale"))
-    for output, source, base, delta_name in refinements:  # μ_h + Δμ, clip(log σ_h) + Δlog σ at the non-anchors
-        refined = graph.op("Cast", graph.op("Add", base, delta_name), to=TensorProto.INT64)
-        graph.nodes.append(helper.make_node("Where", [is_anchor, source, refined], [output], name=output))
+    delta = graph.rescale(graph.affine(output_weight, output_bias, hidden))  # (2M, both phases' positions): Δμ rows, then Δlog σ
+    half = graph.op("Shape", anchor_planes[0], start=2)  # (h, w) of every phase
+    phase_shape = graph.op("Concat", graph.constant(np.array([1, m])), half, axis=0)
+    boundaries = (graph.constant(np.array([0])), graph.op("ReduceProd", half, keepdims=1), graph.constant(np.array([_INT64_MAX])))
+    rows = (graph.constant(np.array([0])), graph.constant(np.array([m])), graph.constant(np.array([2 * m])))
+    outputs = (("refined_mean", means, block_mean, rows[:2]), ("refined_log_scale", log_scales, block_log_scale, rows[1:]))
+    for output, passed_through, base, (first_row, last_row) in outputs:  # μ_h + Δμ, clip(log σ_h) + Δlog σ
+        refined = graph.op("Add", base, part(delta, first_row, last_row, 0))
+        refined_phases = [graph.op("Reshape", part(refined, start, stop, 1), phase_shape) for start, stop in zip(boundaries, boundaries[1:])]
+        stacked = graph.op("Concat", phase(passed_through, 0), *refined_phases, phase(passed_through, 3), axis=1)
+        full = graph.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
+        cropped = graph.op("Slice", full, graph.constant(np.array([0, 0])), size, graph.constant(np.array([2, 3])))
+        graph.nodes.append(helper.make_node("Cast", [cropped], [output], name=output, to=TensorProto.INT64))
     latent_shape = [1, m, "latent_height", "latent_width"]
     onnx_graph = helper.make_graph(
         graph.nodes,
