@@ -30,6 +30,16 @@ WEIGHT_FRACTION_BITS = 16
 EXACT_LIMIT = 2**52
 
 
+def check_exact_range(z_hat: np.ndarray, input_max: int) -> None:
+    """Refuse a hyper-latent beyond ``input_max``, where h_s's integers could exceed 2^53.
+
+    Raises:
+        ValueError: Some |ẑ| > ``input_max``.
+    """
+    if np.abs(z_hat).max(initial=0) > input_max:
+        raise ValueError("hyper-latent outside the range the integer network is exact for")
+
+
 def _conv3x3(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """'Same' 3×3 convolution of x (C,H,W) with weight (O, C·9) via one exact matmul."""
     channels, height, width = x.shape
@@ -93,8 +103,7 @@ class IntegerHyperSynthesis:
         Args:
             z_hat: Integer hyper-latent (C, h, w), |values| ≤ ``input_max``.
         """
-        if np.abs(z_hat).max(initial=0) > self.input_max:
-            raise ValueError("hyper-latent outside the range the integer network is exact for")
+        check_exact_range(z_hat, self.input_max)
         x = np.asarray(z_hat, dtype=np.float64) * 2.0**ACTIVATION_FRACTION_BITS
         ceiling = self.activation_max * 2.0**ACTIVATION_FRACTION_BITS
         for weight, bias in zip(self.weights[:-1], self.biases[:-1]):

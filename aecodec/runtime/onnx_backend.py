@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aecodec.codecs.frozen import ContextModel, HyperSynthesis
+from aecodec.entropy.integer_hyper import check_exact_range
 from aecodec.errors import InputError, WeightsMismatchError
 from aecodec.runtime import onnx_files
 
@@ -102,8 +103,7 @@ class OnnxHyperSynthesis:
 
     def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and log-scale (int64, units of 2^-8), each (M, 4h, 4w), of ẑ (C, h, w)."""
-        if np.abs(z_hat).max(initial=0) > self.input_max:
-            raise ValueError("hyper-latent outside the range the integer network is exact for")
+        check_exact_range(z_hat, self.input_max)
         mean, log_scale = self._session.run(None, {"quantized_hyper_latent": np.ascontiguousarray(z_hat, dtype=np.int64)[None]})
         return mean[0], log_scale[0]
 
@@ -129,8 +129,7 @@ class OnnxCheckerboardContext:
         Δlog σ read the anchors around it and only its own μ and log σ, so the rows outside
         ``rows`` get zeros there and their outputs are dropped.
         """
-        window = (y_hat.shape[0], y_hat.shape[1], y_hat.shape[2])
-        window_mean, window_log_scale = np.zeros(window, dtype=np.int64), np.zeros(window, dtype=np.int64)
+        window_mean, window_log_scale = np.zeros(y_hat.shape, dtype=np.int64), np.zeros(y_hat.shape, dtype=np.int64)
         window_mean[:, rows], window_log_scale[:, rows] = mean, log_scale
         feed = {"anchors": y_hat.astype(np.int64)[None], "mean": window_mean[None], "log_scale": window_log_scale[None]}
         refined_mean, refined_log_scale = self._session.run(None, feed)
