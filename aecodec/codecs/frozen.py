@@ -20,9 +20,9 @@ anchors. Both passes are parallel over the whole latent.
 Only the float transforms (which merely move pixel values) differ between backends; every
 number that selects or shifts a probability table is an exact integer, whether numpy or
 onnxruntime computes it, and a CRC-32 of all symbols detects any desync rather than
-returning garbage. The gains are applied here, not
-in the backend, so the backend's networks are rate-free and the expensive analysis runs
-once per image however many qualities a rate search tries (:meth:`FrozenHyperprior.quantize`).
+returning garbage. The gains are applied here, not in the backend, so the backend's
+networks are rate-free and the expensive analysis runs once per image however many
+qualities a rate search tries (:meth:`FrozenHyperprior.quantize`).
 """
 
 from __future__ import annotations

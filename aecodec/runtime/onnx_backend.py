@@ -47,13 +47,16 @@ def environment_threads() -> int | None:
     return int(value)
 
 
-def inference_session(path: Path, threads: int | None = None):
+def inference_session(path: Path, threads: int | None = None, arena: bool = True):
     """An onnxruntime CPU session for one graph file.
 
     Args:
         path: The ``.onnx`` file.
         threads: Intra-op threads; None takes ``AECODEC_ONNX_THREADS``, and when that is
             unset too, onnxruntime uses every physical core.
+        arena: Whether the session keeps its buffers in onnxruntime's memory arena, which
+            never shrinks. The integer networks' float64 im2col buffers are large and come
+            in many shapes, so their sessions go without it (see :class:`OnnxTransforms`).
     """
     import onnxruntime
 
@@ -64,6 +67,7 @@ def inference_session(path: Path, threads: int | None = None):
     # plan per shape, while the arena, which makes the synthesis 2× faster than plain
     # allocation (measured), stays bounded by the largest tile.
     options.enable_mem_pattern = False
+    options.enable_cpu_mem_arena = arena
     # Between runs the codec computes in numpy (rounding, gains, range coding); spinning idle
     # threads would take those cores from it. Measured on a 481×321 photo (2 cores), when the
     # integer networks still ran in numpy: compress 177 → 112 ms, decompress 175 → 130 ms.
@@ -161,7 +165,8 @@ class OnnxTransforms:
         if problem:
             raise WeightsMismatchError(f"{problem}; run `aecodec export --model {model_id}` to (re)create them")
         self.folder = folder
-        sessions = {graph: inference_session(folder / graph, threads) for graph in graphs}
+        integer = (onnx_files.HYPER_DECODER, onnx_files.CONTEXT)
+        sessions = {graph: inference_session(folder / graph, threads, arena=graph not in integer) for graph in graphs}
         self._analysis, self._hyper_analysis, self._synthesis = (sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS))
         self._hyper_decoder, self._context = sessions[onnx_files.HYPER_DECODER], sessions.get(onnx_files.CONTEXT)
 
