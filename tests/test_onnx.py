@@ -317,3 +317,33 @@ def test_transposed_convolutions_are_split_into_phases_exactly(out_channels):
         (actual,) = session.run(None, {"x": probe.numpy()})
         assert actual.shape == expected.shape == (1, out_channels, 2 * height, 2 * width)
         np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_subnormal_gdn_weights_are_zeroed_without_changing_outputs():
+    """The shipped GDNs hold gamma entries below float32's smallest normal, which cost CPUs
+    without flush-to-zero a slow path per product; zeroing them keeps every output bit."""
+    import torch
+
+    from aecodec.codecs.freeze import float_state_dict
+    from aecodec.codecs.hyperprior import MeanScaleHyperprior
+    from aecodec.codecs.config import HyperpriorConfig
+    from aecodec.layers import GDN, flush_subnormal_gammas
+
+    arrays = zoo.load_arrays(CONTEXT_MODEL_ID)
+    model = MeanScaleHyperprior(HyperpriorConfig(**read_meta(arrays)["config"])).eval()
+    model.load_state_dict(float_state_dict(arrays))
+    tiny = torch.finfo(torch.float32).tiny
+
+    def subnormal_count() -> int:
+        gammas = [m.gamma_sqrt.square() for m in model.modules() if isinstance(m, GDN)]
+        return sum(int(((g > 0) & (g < tiny)).sum()) for g in gammas)
+
+    assert subnormal_count() > 0  # the shipped weights have them: the case this guards
+    image = torch.from_numpy(synthetic_photo(96, 128, seed=3).transpose(2, 0, 1).astype(np.float32) / 255)[None]
+    with torch.no_grad():
+        before = model.g_a(image)
+        decoded_before = model.g_s(before * 3)
+        flush_subnormal_gammas(model)
+        assert subnormal_count() == 0
+        assert torch.equal(model.g_a(image), before)
+        assert torch.equal(model.g_s(before * 3), decoded_before)

@@ -26,9 +26,9 @@ def test_shipped_configs_parse_and_start_from_shipped_weights(recipe):
     if is_head_config(recipe):
         config = HeadTrainConfig.load(recipe)
         assert config.crop % 16 == 0 and (recipe.parent.parent / config.backbone).is_file()
-        return
-    config = TrainConfig.load(recipe)
-    assert config.model.knots >= 2 and config.crop % 64 == 0
+    else:
+        config = TrainConfig.load(recipe)
+        assert config.model.knots >= 2 and config.crop % 64 == 0
     if config.init_from:  # a refinement starts from shipped weights, or a retired model whose recipe is here
         from aecodec import zoo
 
@@ -190,6 +190,52 @@ def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tm
     finally:
         zoo._read_manifest.cache_clear()
         load_head.cache_clear()
+
+
+def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
+    """init_from loads a shipped head into one with more residual blocks: the added blocks
+    start as the identity, so the outputs are equal; another task or architecture is refused."""
+    from aecodec import zoo
+    from aecodec.codecs.registry import read_meta
+    from aecodec.heads.backbone import backbone_sha256
+    from aecodec.heads.config import HeadConfig
+    from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
+    from aecodec.train.head_loop import initialise_head_from, train_head
+
+    manifest = zoo._manifest()
+    released = {task: zoo.weights_dir() / manifest["heads"][manifest["default_heads"][task]]["file"] for task in ("denoise", "colorize")}
+    with np.load(released["denoise"]) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    shipped_config = HeadConfig(**read_meta(arrays)["config"])
+    codec_id = read_meta(arrays)["backbone"]["model"]
+    codec_arrays = zoo.load_arrays(codec_id)
+    n, m = read_meta(codec_arrays)["config"]["n"], read_meta(codec_arrays)["config"]["m"]
+    backbone, backbone_hash = load_backbone(codec_arrays, n, m), backbone_sha256(codec_arrays)
+    grown_config = replace(shipped_config, blocks=tuple(b + (i < 2) for i, b in enumerate(shipped_config.blocks)))
+    shipped, grown = RestorationHead(shipped_config, n, m), RestorationHead(grown_config, n, m)
+    assert initialise_head_from(shipped, arrays, backbone_hash) == []
+    added = initialise_head_from(grown, arrays, backbone_hash)
+    new_blocks = [f"level{level}.refine.{shipped_config.blocks[level]}" for level in (0, 1)]
+    assert len(added) == 8 and sorted({name.split(".body")[0] for name in added}) == new_blocks
+    x, level = torch.rand(1, 3, 32, 48), torch.full((1, 1, 1, 1), 0.4)
+    with torch.no_grad():
+        assert torch.equal(BackboneAndHead(backbone, shipped)(x, level), BackboneAndHead(backbone, grown)(x, level))
+    with pytest.raises(InputError, match="another backbone"):
+        initialise_head_from(grown, arrays, "0" * 64)
+    with pytest.raises(InputError, match="do not fit"):
+        initialise_head_from(RestorationHead(replace(shipped_config, widths=(16, 64, 96, 128, 160)), n, m), arrays, backbone_hash)
+    with np.load(released["colorize"]) as archive:
+        with pytest.raises(InputError, match="colorize head"):
+            initialise_head_from(grown, {name: archive[name] for name in archive.files}, backbone_hash)
+    write_photos(tmp_path / "train", count=2, size=(72, 64))
+    write_photos(tmp_path / "val", count=1, size=(64, 64), seed=9)
+    config = HeadTrainConfig(
+        str(tmp_path / "train"), str(tmp_path / "val"), str(zoo.entry(codec_id).file), head=grown_config, init_from=str(released["denoise"]),
+        crop=32, batch=1, steps=1, warmup=1, validate_every=100, bf16=False, threads=1, checkpoint_minutes=0.0,
+    )
+    messages = []
+    train_head(config, tmp_path / "run", log=messages.append)
+    assert any("new: 8 tensors of added blocks" in message for message in messages)
 
 
 def test_fine_tuning_the_backbone_moves_g_a_resumes_from_a_frozen_run_and_cannot_ship(tmp_path):

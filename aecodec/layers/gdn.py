@@ -41,3 +41,18 @@ class GDN(nn.Module):
         channels = gamma.shape[0]
         norm = F.conv2d(x.abs(), gamma.reshape(channels, channels, 1, 1).to(x.dtype), beta.to(x.dtype))
         return x * norm if self.inverse else x / norm
+
+
+def flush_subnormal_gammas(model: nn.Module) -> None:
+    """Zero every GDN weight of ``model`` whose gamma is subnormal in float32, for inference.
+
+    Training leaves thousands of gamma entries below 1.2e-38. CPUs without flush-to-zero take
+    a slow path for every product with a subnormal: on an Intel Xeon, onnxruntime took 0.46 s
+    instead of a few milliseconds for one 96×96 1×1 convolution of a 481×321 image. Next to
+    ``beta`` ≥ 1e-4 such a term cannot change a float32 sum, so the outputs stay bit-identical.
+    """
+    tiny = torch.finfo(torch.float32).tiny
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, GDN):
+                module.gamma_sqrt.masked_fill_(module.gamma_sqrt.float().square() < tiny, 0.0)

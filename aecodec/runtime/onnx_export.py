@@ -53,7 +53,7 @@ from aecodec.entropy.integer_context import CONTEXT_TAPS, IntegerCheckerboardCon
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, WEIGHT_FRACTION_BITS, IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables
 from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
-from aecodec.layers import GDN
+from aecodec.layers import GDN, flush_subnormal_gammas
 from aecodec.runtime import onnx_files
 
 OPSET = 18
@@ -85,7 +85,8 @@ class _FoldedGDN(nn.Module):
 
 
 def _fold_gdn(model: nn.Module) -> None:
-    """Replace every GDN inside ``model`` by its folded form, in place."""
+    """Replace every GDN inside ``model`` by its folded form (subnormal gammas zeroed), in place."""
+    flush_subnormal_gammas(model)
     targets = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children() if isinstance(child, GDN)]
     for parent, name, child in targets:
         setattr(parent, name, _FoldedGDN(child))

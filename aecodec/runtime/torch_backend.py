@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.layers import flush_subnormal_gammas
 
 
 class TorchTransforms:
@@ -29,6 +30,7 @@ class TorchTransforms:
     def __init__(self, config: HyperpriorConfig, arrays: dict[str, np.ndarray]) -> None:
         self.model = MeanScaleHyperprior(config).eval()
         self.model.load_state_dict(float_state_dict(arrays))
+        flush_subnormal_gammas(self.model)
 
     @torch.no_grad()
     def analysis(self, x: np.ndarray) -> np.ndarray:
@@ -72,6 +74,7 @@ class TorchHead:
         head = RestorationHead(config, codec_config["n"], codec_config["m"])
         head.load_state_dict(float_state_dict(head_arrays))
         self.model = BackboneAndHead(load_backbone(codec_arrays, codec_config["n"], codec_config["m"]), head).eval()
+        flush_subnormal_gammas(self.model)
 
     @torch.no_grad()
     def __call__(self, image: np.ndarray, noise_level: float | None) -> np.ndarray:

@@ -104,6 +104,11 @@ class HeadTrainConfig(Schedule):
             fine-tuned with the head at this fraction of its learning rate: this only
             measures what freezing costs, since such a head needs its own g_a and cannot
             ship beside the codec's (``release_head`` refuses it).
+        init_from: Optional released head (``.npz`` written by ``release_head``) of the same
+            task and backbone that starts the run. ``head.blocks`` may ask for more residual
+            blocks per level than it has: the new blocks start as the identity, so a larger
+            head starts exactly where the released one ended and the CPU-hours spent on it
+            are not paid again. Only read when no checkpoint exists.
     """
 
     train_dir: str
@@ -112,6 +117,7 @@ class HeadTrainConfig(Schedule):
     head: HeadConfig = field(default_factory=HeadConfig)
     temperature: float = 0.4
     backbone_lr_scale: float = 0.0
+    init_from: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "HeadTrainConfig":

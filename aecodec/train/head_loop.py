@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -21,11 +22,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from aecodec.codecs.freeze import FLOAT_PREFIX
 from aecodec.codecs.registry import read_meta
 from aecodec.errors import InputError
 from aecodec.heads import chroma
+from aecodec.heads.backbone import backbone_sha256
 from aecodec.heads.config import NOISE_SCALE
-from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
+from aecodec.heads.model import BackboneAndHead, ResidualBlock, RestorationHead, load_backbone
 from aecodec.metrics import colourfulness, psnr
 from aecodec.train.config import HeadTrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
@@ -34,6 +37,8 @@ from aecodec.train.degrade import degrade, gray, jpeg, noise_level_input
 from aecodec.train.loop import apply_step, cpu_seconds, learning_rate, save_atomic, start_run
 
 VALIDATION_CROP = 256
+_NEW_BLOCK = re.compile(r"level\d\.refine\.\d+\.body\.\d\.(weight|bias)")
+"""Parameters a grown head may have that its ``init_from`` head lacks: added residual blocks."""
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -84,6 +89,44 @@ class _Task:
         if self.config.head.task == "colorize":
             return -(target * F.log_softmax(output.float(), dim=1)).sum(dim=1).mean()
         return F.mse_loss(output.float(), target) * 255**2
+
+
+@torch.no_grad()
+def initialise_head_from(head: RestorationHead, arrays: dict[str, np.ndarray], backbone_hash: str) -> list[str]:
+    """Load a released head into ``head``, which may have more residual blocks per level.
+
+    The added blocks' last convolution is zeroed, so each starts as the identity and the
+    grown head computes exactly what the released one did.
+
+    Args:
+        head: The head to train.
+        arrays: The released head's weights file.
+        backbone_hash: sha256 of the g_a this run trains on; the released head must have
+            been trained on the same tensors.
+
+    Raises:
+        InputError: Another task or backbone, or weights that do not fit in any other way.
+
+    Returns:
+        Names of the parameters that the released head did not have.
+    """
+    meta = read_meta(arrays)
+    if meta["config"]["task"] != head.config.task:
+        raise InputError(f"init_from is a {meta['config']['task']} head, the config trains {head.config.task}")
+    if meta["backbone"]["sha256"] != backbone_hash:
+        raise InputError("init_from was trained on another backbone than the config's")
+    state = {key[len(FLOAT_PREFIX) :]: torch.from_numpy(np.array(value)) for key, value in arrays.items() if key.startswith(FLOAT_PREFIX)}
+    try:
+        missing, unexpected = head.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape
+        raise InputError(f"init_from weights do not fit the head: {exc}") from exc
+    if unexpected or any(not _NEW_BLOCK.fullmatch(name) for name in missing):
+        raise InputError(f"init_from weights do not fit the head: missing {missing}, unexpected {unexpected}")
+    for name, module in head.named_modules():
+        if isinstance(module, ResidualBlock) and f"{name}.body.0.weight" in missing:
+            module.body[-1].weight.zero_()
+            module.body[-1].bias.zero_()
+    return missing
 
 
 @torch.no_grad()
@@ -159,6 +202,11 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
         torch.set_rng_state(state["torch_rng"])
         step, cpu_before = state["step"], state["cpu_seconds"]
         log(f"resumed from step {step} ({cpu_before / 3600:.2f} CPU-h)")
+    elif config.init_from:
+        with np.load(config.init_from) as archive:
+            added = initialise_head_from(head, {name: archive[name] for name in archive.files}, backbone_sha256(codec_arrays))
+        ema.head.load_state_dict(head.state_dict())
+        log(f"initialised from {config.init_from}" + (f"; new: {len(added)} tensors of added blocks" if added else ""))
     if train_backbone and len(optimizer.param_groups) == 1:
         optimizer.add_param_group(backbone_group)  # fine-tuning starts here, also from a frozen run's checkpoint
     cpu_start = cpu_seconds()

@@ -26,7 +26,7 @@ from aecodec.codecs.registry import ARCHITECTURE
 from aecodec.zoo import MANIFEST_NAME, sha256_of, weights_dir
 
 
-def _lineage(init_from: str | None, models: dict) -> dict:
+def parent_lineage(init_from: str | None, models: dict) -> dict:
     """For a run started from released weights: the parent model and the CPU-hours behind both.
 
     A refined model's cost is its own run plus everything its starting point cost.
@@ -77,7 +77,7 @@ def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowe
     model.load_state_dict(state["ema"])
     target, sha256 = write_weights(freeze(model), model_id)
     train_config["model"] = model_config.to_dict()
-    lineage = _lineage(train_config.get("init_from"), models)
+    lineage = parent_lineage(train_config.get("init_from"), models)
     cpu_hours = round(state["cpu_seconds"] / 3600, 3)
     return {
         "file": target.name,

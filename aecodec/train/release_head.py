@@ -20,7 +20,7 @@ from aecodec.codecs.freeze import FLOAT_PREFIX
 from aecodec.heads.backbone import backbone_sha256
 from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
 from aecodec.train.chroma_prior import PRIOR_CROPS, PRIOR_SEED, bias_adjustment, chroma_prior
-from aecodec.train.release import TRAINING_DATA, config_dict, write_weights
+from aecodec.train.release import TRAINING_DATA, parent_lineage, config_dict, write_weights
 from aecodec.zoo import MANIFEST_NAME, weights_dir
 
 
@@ -56,6 +56,7 @@ def release_head(
     if train_config.get("backbone_lr_scale", 0.0) > 0:
         raise click.ClickException("this run fine-tuned g_a: its head needs that g_a, which the codec does not ship")
     backbone = _backbone_record(train_config["backbone"], manifest)
+    lineage = parent_lineage(train_config.get("init_from"), manifest.get("heads", {}))
     weights = {name: tensor.float().contiguous().numpy() for name, tensor in state["ema"].items()}
     meta = {"architecture": HEAD_ARCHITECTURE, "config": head_config.to_dict(), "backbone": backbone, "temperature": temperature}
     if prior_strength:
@@ -81,6 +82,8 @@ def release_head(
             "train_config": {k: v for k, v in train_config.items() if k != "head"},
             "steps": state["step"],
             "cpu_hours": round(state["cpu_seconds"] / 3600, 3),
+            **lineage,
+            "cpu_hours_total": round(state["cpu_seconds"] / 3600 + lineage.get("parent_cpu_hours", 0.0), 3),
             "weights": "exponential moving average of the training weights; the backbone is frozen",
         },
     }
