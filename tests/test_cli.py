@@ -240,10 +240,11 @@ def test_decompress_unknown_extension(tmp_path, aec_file):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec"]
 
 
-def test_a_file_of_a_retired_model_names_the_release_that_decodes_it(tmp_path):
-    """hyperprior-v1 left the weights to keep them small; its files get a one-line pointer."""
-    result = run("decompress", REPO / "tests" / "expected" / "retired-hyperprior-v1.aec", "-o", tmp_path / "out.png")
-    assert_error(result, "model 'hyperprior-v1' is no longer shipped; files written with it decode with aecodec 0.1.0")
+@pytest.mark.parametrize("model_id, release", [("hyperprior-v1", "0.1.0"), ("hyperprior-v4", "0.2.0")])
+def test_a_file_of_a_retired_model_names_the_release_that_decodes_it(tmp_path, model_id, release):
+    """Retired models left the weights to keep them small; their files get a one-line pointer."""
+    result = run("decompress", REPO / "tests" / "expected" / f"retired-{model_id}.aec", "-o", tmp_path / "out.png")
+    assert_error(result, f"model '{model_id}' is no longer shipped; files written with it decode with aecodec {release}")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import synthetic_photo
 
-CONTEXT_MODEL_ID = "hyperprior-v4"  # the installed codec with a checkerboard context model
+CONTEXT_MODEL_ID = "hyperprior-v5"  # the installed codec with a checkerboard context model
 ONE_PASS_MODEL_ID = "hyperprior-v2"  # the installed codec without one (y coded in one pass)
 
 
