@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from aecodec.codecs.freeze import FLOAT_PREFIX
+from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.registry import read_meta
 from aecodec.errors import InputError
 from aecodec.heads import chroma
@@ -115,9 +115,8 @@ def initialise_head_from(head: RestorationHead, arrays: dict[str, np.ndarray], b
         raise InputError(f"init_from is a {meta['config']['task']} head, the config trains {head.config.task}")
     if meta["backbone"]["sha256"] != backbone_hash:
         raise InputError("init_from was trained on another backbone than the config's")
-    state = {key[len(FLOAT_PREFIX) :]: torch.from_numpy(np.array(value)) for key, value in arrays.items() if key.startswith(FLOAT_PREFIX)}
     try:
-        missing, unexpected = head.load_state_dict(state, strict=False)
+        missing, unexpected = head.load_state_dict(float_state_dict(arrays), strict=False)
     except RuntimeError as exc:  # a tensor of another shape
         raise InputError(f"init_from weights do not fit the head: {exc}") from exc
     if unexpected or any(not _NEW_BLOCK.fullmatch(name) for name in missing):

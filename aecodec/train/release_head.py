@@ -20,7 +20,7 @@ from aecodec.codecs.freeze import FLOAT_PREFIX
 from aecodec.heads.backbone import backbone_sha256
 from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
 from aecodec.train.chroma_prior import PRIOR_CROPS, PRIOR_SEED, bias_adjustment, chroma_prior
-from aecodec.train.release import TRAINING_DATA, parent_lineage, config_dict, write_weights
+from aecodec.train.release import TRAINING_DATA, config_dict, parent_lineage, write_weights
 from aecodec.zoo import MANIFEST_NAME, weights_dir
 
 
