@@ -126,3 +126,24 @@ def test_learning_curve_chains_a_lineage_and_reads_psnr_at_fixed_rates(tmp_path)
     assert float(rows[2]["psnr_at_0.25bpp"]) == pytest.approx(float(rows[0]["psnr_at_0.25bpp"]) + 1.0)
     assert rows[0]["psnr_at_1bpp"] == ""  # outside the validated rates
     assert (tmp_path / "out" / "learning-curve.png").stat().st_size > 0
+
+
+def test_capacity_benchmark_compares_quality_100_with_the_unquantized_autoencoder(tmp_path):
+    images = tmp_path / "images"
+    write_photos(images, count=2, size=(80, 64))
+    out = tmp_path / "results"
+    with loaded_script(BENCHMARKS / "capacity.py", "capacity_benchmark") as module:
+        module.main([str(images), "--backend", "torch", "--out", str(out)])
+        from aecodec import zoo
+
+        codec = zoo.load_codec(zoo.default_model_id(), "torch")
+        rgb = synthetic_photo(48, 32, seed=4)
+        unquantized = module.unquantized_rgb(codec, rgb)
+    assert unquantized.shape == rgb.shape and psnr(rgb, unquantized) > 25
+    summary = json.loads((out / f"capacity-{zoo.default_model_id()}.json").read_text())
+    assert summary["images"] == 2 and summary["mean_bpp_q100"] > 0.5
+    # quantization is the only difference: without it the autoencoder does at least as well
+    assert summary["mean_psnr_unquantized"] >= summary["mean_psnr_q100"] - 0.05
+    assert summary["mean_gap_db"] == summary["mean_psnr_unquantized"] - summary["mean_psnr_q100"]
+    rows = list(csv.DictReader((out / f"capacity-{zoo.default_model_id()}.csv").open()))
+    assert [row["image"] for row in rows] == sorted(path.name for path in images.iterdir())

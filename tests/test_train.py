@@ -52,6 +52,27 @@ def test_schedule_and_lambda_range():
     assert lambdas[0] == pytest.approx(config.lambda_min) and lambdas[1] == pytest.approx(config.lambda_max)
 
 
+def test_detail_channels_pay_for_their_bits_only_after_a_warm_up():
+    from aecodec.train.losses import rate_distortion
+    from aecodec.train.loop import latent_charge
+
+    config = TrainConfig("a", "b", model=HyperpriorConfig(m=3, detail_channels=2), detail_rate_warmup=100)
+    weights = [latent_charge(step, config) for step in (0, 50, 75, 100)]
+    assert weights[0].tolist() == [1, 1, 1, 0, 0] and weights[1].tolist() == [1, 1, 1, 0, 0]
+    assert weights[2].tolist() == [1, 1, 1, 0.5, 0.5] and weights[3] is None
+    assert latent_charge(0, replace(config, model=HyperpriorConfig(m=3))) is None
+    out = {
+        "x_hat": torch.zeros(1, 3, 4, 4),
+        "y": torch.full((1, 5, 2, 2), 0.5),  # 1 bit per element: 4 per channel
+        "z": torch.full((1, 2, 1, 1), 0.25),  # 2 bits per element
+    }
+    x, lmbda = torch.zeros(1, 3, 4, 4), torch.ones(1)
+    full_loss, _, full_bpp = rate_distortion(out, x, lmbda)
+    loss, _, bpp = rate_distortion(out, x, lmbda, weights[2])
+    assert full_bpp == bpp == pytest.approx((5 * 4 + 4) / 16)
+    assert full_loss == pytest.approx(bpp) and loss == pytest.approx((3 * 4 + 0.5 * 2 * 4 + 4) / 16)
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
@@ -302,3 +323,65 @@ def test_a_context_model_starts_from_released_weights_without_one(tiny_run, tmp_
     assert all(torch.equal(before[key], after[key]) for key in ("x_hat", "y", "z"))
     with pytest.raises(InputError, match="do not fit"):
         initialise_from(MeanScaleHyperprior(replace(config.model, m=16)), state)
+
+
+def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(tiny_run, tmp_path, monkeypatch):
+    """A codec widened by detail channels starts decoding exactly what its parent did, trains
+    only the detail branch of g_a (the heads' backbone keeps its hash), and releases, exports
+    and codes like any codec."""
+    from conftest import synthetic_photo
+
+    from aecodec import pipeline, zoo
+    from aecodec.codecs.freeze import float_state_dict
+    from aecodec.heads.backbone import backbone_sha256
+    from aecodec.runtime.onnx_export import export_model
+    from aecodec.train.loop import initialise_from
+    from aecodec.train.release import release
+
+    root, config = tiny_run
+    parent_config = replace(config, model=replace(config.model, context_channels=8))
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(tmp_path))
+    parent = release(train(parent_config, root / "parent-of-detail", log=lambda message: None), "parent", "", "", 0.0, models={})
+    with np.load(tmp_path / parent["file"]) as arrays:
+        parent_arrays = dict(arrays)
+    state = float_state_dict(parent_arrays)
+    wide = replace(parent_config.model, detail_channels=4)
+    child_config = replace(parent_config, model=wide, init_from=str(tmp_path / parent["file"]), steps=2, frozen_analysis=True)
+    messages = []
+    child_checkpoint = train(child_config, root / "detail-child", log=messages.append)
+    assert any("g_a.detail.weight" in m for m in messages)
+    child_state = torch.load(child_checkpoint, weights_only=False)
+    assert all(torch.equal(child_state["model"][name], state[name]) for name in state if name.startswith("g_a.stages."))
+    assert not torch.equal(child_state["model"]["g_a.detail.weight"], child_state["ema"]["g_a.detail.weight"])  # it trained
+
+    parent_model, grown = MeanScaleHyperprior(parent_config.model).eval(), MeanScaleHyperprior(wide).eval()
+    parent_model.load_state_dict(state)
+    initialise_from(grown, state)
+    x = torch.rand(1, 3, 64, 64)
+    for t in (0.0, 1.0):
+        with torch.no_grad():
+            before, after = parent_model(x, torch.tensor([t])), grown(x, torch.tensor([t]))
+        assert torch.allclose(after["x_hat"], before["x_hat"], atol=1e-6)
+        assert torch.allclose(after["z"], before["z"], atol=1e-6)
+        assert torch.allclose(after["y"][:, : wide.m], before["y"], atol=1e-6)
+        assert after["y"].shape[1] == wide.m + 4
+    with pytest.raises(InputError, match="widening grows"):
+        initialise_from(MeanScaleHyperprior(replace(wide, m=16)), state)  # another backbone
+
+    child = release(child_checkpoint, "child", "", "", 0.0, models={"parent": parent})
+    with np.load(tmp_path / child["file"]) as arrays:
+        assert backbone_sha256(dict(arrays)) == backbone_sha256(parent_arrays)
+    (tmp_path / zoo.MANIFEST_NAME).write_text(json.dumps({"models": {"child": child}, "default": "child"}))
+    caches = (zoo._read_manifest, zoo.load_arrays, zoo.load_codec)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        export_model("child", tmp_path / "onnx" / "child")
+        rgb = synthetic_photo(70, 50, seed=3)
+        data = pipeline.compress(rgb, quality=90.0, model="child", backend="torch")
+        pixels = [np.asarray(pipeline.decompress(data, backend=backend), dtype=int) for backend in ("torch", "onnx")]
+        assert zoo.load_codec("child", "onnx").transforms.name == "onnx"
+        assert pixels[0].shape == rgb.shape and np.abs(pixels[0] - pixels[1]).max() <= 1
+    finally:
+        for cache in caches:
+            cache.cache_clear()

@@ -18,6 +18,10 @@ class HyperpriorConfig:
             value is chosen from measurements when a model is released, not in training.
         context_channels: Width of the checkerboard context model
             (:mod:`aecodec.codecs.context`); 0 means none, the hyperprior alone.
+        detail_channels: Latent channels beyond the backbone's ``m``, computed from g_a's
+            1/8-resolution features by a branch of their own. The heads read only g_a's
+            stages, so a codec can widen its latent (where its top quality is capacity-bound)
+            without changing the backbone they were trained on.
     """
 
     n: int = 128
@@ -25,6 +29,12 @@ class HyperpriorConfig:
     knots: int = 8
     lowest_rate_parameter: float = 0.0
     context_channels: int = 0
+    detail_channels: int = 0
+
+    @property
+    def latent_channels(self) -> int:
+        """Channels of the coded latent y: the backbone's ``m`` plus the detail channels."""
+        return self.m + self.detail_channels
 
     def to_dict(self) -> dict:
         return asdict(self)

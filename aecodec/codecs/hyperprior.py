@@ -44,13 +44,14 @@ class MeanScaleHyperprior(nn.Module):
     def __init__(self, config: HyperpriorConfig) -> None:
         super().__init__()
         self.config = config
-        self.g_a = AnalysisTransform(config.n, config.m)
-        self.g_s = SynthesisTransform(config.n, config.m)
-        self.h_a = HyperAnalysis(config.n, config.m)
-        self.h_s = HyperSynthesis(config.n, config.m)
-        self.gain = GainUnit(config.m, config.knots)
+        latent = config.latent_channels
+        self.g_a = AnalysisTransform(config.n, config.m, config.detail_channels)
+        self.g_s = SynthesisTransform(config.n, latent)
+        self.h_a = HyperAnalysis(config.n, latent)
+        self.h_s = HyperSynthesis(config.n, latent)
+        self.gain = GainUnit(latent, config.knots)
         self.z_density = FactorizedDensity(config.n)
-        self.context = CheckerboardContext(config.m, config.context_channels) if config.context_channels else None
+        self.context = CheckerboardContext(latent, config.context_channels) if config.context_channels else None
 
     @property
     def stride(self) -> int:

@@ -13,15 +13,19 @@ import json
 import numpy as np
 
 BACKBONE_PREFIX = "float.g_a."
+STAGES_PREFIX = BACKBONE_PREFIX + "stages."
 
 
 def backbone_arrays(codec_arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """g_a's parameters from a codec weights file, keyed by their name inside g_a."""
-    return {key[len(BACKBONE_PREFIX) :]: value for key, value in codec_arrays.items() if key.startswith(BACKBONE_PREFIX)}
+    """g_a's stage parameters from a codec weights file, keyed by their name inside g_a.
+
+    A codec's detail branch (``g_a.detail``) is not part of the backbone: heads never read it.
+    """
+    return {key[len(BACKBONE_PREFIX) :]: value for key, value in codec_arrays.items() if key.startswith(STAGES_PREFIX)}
 
 
 def backbone_sha256(codec_arrays: dict[str, np.ndarray]) -> str:
-    """Hex sha256 over g_a's tensor names, shapes and float32 bytes, in name order."""
+    """Hex sha256 over g_a's stage tensor names, shapes and float32 bytes, in name order."""
     digest = hashlib.sha256()
     for name, value in sorted(backbone_arrays(codec_arrays).items()):
         value = np.ascontiguousarray(value, dtype="<f4")

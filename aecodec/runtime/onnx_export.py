@@ -105,14 +105,19 @@ class _HyperAnalysis(nn.Module):
 
 
 class _Backbone(nn.Module):
-    """g_a with every stage as an output: the codec reads the latent, the heads all four."""
+    """g_a with every stage as an output: the codec reads the latent, the heads all four.
+
+    The last output is the codec's latent: the last stage's channels, then any detail
+    channels (a head's backbone has none).
+    """
 
     def __init__(self, g_a: nn.Module) -> None:
         super().__init__()
         self.g_a = g_a
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(self.g_a.features(image))
+        features = self.g_a.features(image)
+        return (*features[:-1], self.g_a.latent(features))
 
 
 class _HeadGraph(nn.Module):
@@ -158,7 +163,7 @@ def _feature_shapes(n: int, m: int) -> dict[str, list[int | str]]:
 
 def _torch_graphs(model: MeanScaleHyperprior) -> dict[str, _TorchGraph]:
     """The float graphs of a (GDN-folded) model, with small example inputs."""
-    m, n = model.config.m, model.config.n
+    m, n = model.config.latent_channels, model.config.n
     image, latent = torch.rand(1, 3, 64, 96), torch.randn(1, m, 4, 6)
     image_shape = [1, 3, "height", "width"]
     latent_shape = [1, m, "latent_height", "latent_width"]
@@ -555,10 +560,10 @@ def _write_graphs(model_id: str, folder: Path) -> None:
     models = {name: _export_torch(graph) for name, graph in _torch_graphs(model).items()}
     models[onnx_files.SYNTHESIS] = _interleave_depth_to_space(_split_transposed_convolutions(models[onnx_files.SYNTHESIS]))
     network = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
-    models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.m)
+    models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.latent_channels)
     context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.context_channels else None
     if context is not None:
-        models[onnx_files.CONTEXT] = _context(context, config.m)
+        models[onnx_files.CONTEXT] = _context(context, config.latent_channels)
     record = {"model_id": model_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET}
     for name, graph in models.items():
         onnx.checker.check_model(graph, full_check=True)

@@ -236,7 +236,7 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int, context_
         context_input_max: Clip of the context model's inputs in real units, or None for a
             codec without a context model (no context card; y is coded in one pass).
     """
-    m, n = config.m, config.n
+    m, n = config.latent_channels, config.n
     image = [1, 3, "height", "width"]
     latent = [1, m, "height / 16", "width / 16"]
     hyper = [1, n, "ceil(height / 64)", "ceil(width / 64)"]
@@ -377,7 +377,7 @@ def gains_card(record: dict, config: HyperpriorConfig, log_gain: np.ndarray, log
         "purpose": "per-latent-channel gains that make one model code every quality: the encoder multiplies the analysis latent by "
         "gain(t), the decoder multiplies the dequantized latent by inverse_gain(t)",
         "knots": knots,
-        "channels": config.m,
+        "channels": config.latent_channels,
         "lowest_rate_parameter": lowest,
         "quality_range": [QUALITY_MIN, QUALITY_MAX],
         "quality_to_rate": [

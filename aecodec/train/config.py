@@ -67,11 +67,17 @@ class TrainConfig(Schedule):
         init_from: Optional released weights file (``.npz`` written by
             ``aecodec.train.release``) whose float weights start a new run instead of a random
             initialisation, so a model can be refined (new rate range, more steps) without
-            paying again for the CPU-hours already spent. Only read when no checkpoint exists.
-        frozen_analysis: Keep g_a as ``init_from`` has it. g_a is the restoration heads'
-            backbone: a codec refined with it frozen shares its analysis transform (the
+            paying again for the CPU-hours already spent. A model with ``detail_channels``
+            may start from weights without them: they are grown in without changing what
+            the weights decode (:mod:`aecodec.train.widen`). Only read when no checkpoint exists.
+        frozen_analysis: Keep g_a's stages as ``init_from`` has them. They are the
+            restoration heads' backbone: a codec refined with them frozen shares them (the
             same tensors) with its parent, so the heads trained on the parent's g_a serve
-            the refined codec too.
+            the refined codec too. A detail branch trains either way.
+        detail_rate_warmup: Steps over which the detail channels come to pay for their
+            bits: free for the first half, then charged linearly more up to full price. New
+            channels charged from the start die: the rate term pushes every symbol to zero
+            before g_s has learned to use them (the first hyperprior-v6 run).
     """
 
     train_dir: str
@@ -81,6 +87,7 @@ class TrainConfig(Schedule):
     lambda_max: float = 0.13
     init_from: str | None = None
     frozen_analysis: bool = False
+    detail_rate_warmup: int = 0
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":

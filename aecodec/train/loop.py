@@ -29,11 +29,26 @@ from aecodec.errors import InputError
 from aecodec.train.config import TrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
 from aecodec.train.losses import rate_distortion, trade_off
+from aecodec.train.widen import widen_latent
 
 
 def lambda_for(t: torch.Tensor, config: TrainConfig, knots: int) -> torch.Tensor:
     """λ at rate parameters ``t``: log-linear between the config's ``lambda_min`` and ``lambda_max``."""
     return trade_off(t, config.lambda_min, config.lambda_max, knots)
+
+
+def latent_charge(step: int, config: TrainConfig) -> torch.Tensor | None:
+    """Weight of each latent channel's bits in the loss at ``step``, or None for full price.
+
+    Detail channels are free for the first half of ``detail_rate_warmup`` and then charged
+    linearly more, so g_s learns to use them before the rate term can silence them.
+    """
+    warmup = config.detail_rate_warmup
+    if step >= warmup or not config.model.detail_channels:
+        return None
+    charge = torch.ones(config.model.latent_channels)
+    charge[config.model.m :] = max(0.0, 2 * step / warmup - 1)
+    return charge
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -98,17 +113,22 @@ def validate(model: MeanScaleHyperprior, photos: list[np.ndarray], rates: list[f
 
 
 def initialise_from(model: MeanScaleHyperprior, state: dict[str, torch.Tensor]) -> list[str]:
-    """Load released weights into ``model``, which may add a context model they lack.
+    """Load released weights into ``model``, which may add a context model or detail channels they lack.
 
-    A context model starts with a zero output layer, so the refined model starts exactly
-    where the released one ended.
+    A context model starts with a zero output layer, and detail channels are embedded by
+    :func:`aecodec.train.widen.widen_latent`, so the refined model decodes exactly what the
+    released one did.
 
     Raises:
         InputError: The weights do not fit the model in any other way.
 
     Returns:
-        Names of the parameters that kept their initialisation.
+        Names of the parameters that kept their initialisation or were widened.
     """
+    if model.config.detail_channels and "g_a.detail.weight" not in state:
+        grown = widen_latent(state, model)
+        model.load_state_dict(grown)
+        return [name for name, value in grown.items() if name not in state or state[name].shape != value.shape]
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # a tensor of another shape
@@ -131,7 +151,7 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
     """Train (or resume) until ``config.steps``; return the checkpoint path."""
     run_dir, checkpoint_path = start_run(config, run_dir)
     model = MeanScaleHyperprior(config.model).to(memory_format=torch.channels_last)
-    model.g_a.requires_grad_(not config.frozen_analysis)
+    model.g_a.stages.requires_grad_(not config.frozen_analysis)  # a detail branch always trains
     ema = copy.deepcopy(model)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     sampler = CropSampler(config.train_dir, config.crop, config.min_downscale, config.seed)
@@ -178,7 +198,7 @@ def train(config: TrainConfig, run_dir: str | Path, log=print) -> Path:
         t = torch.rand(config.batch) * (knots - 1)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             out = model(x, t)
-        loss, distortion, bpp = rate_distortion(out, x, lambda_for(t, config, knots))
+        loss, distortion, bpp = rate_distortion(out, x, lambda_for(t, config, knots), latent_charge(step, config))
         if not apply_step(optimizer, loss, model, ema, config):
             log(f"step {step}: non-finite gradient, step skipped")
             continue

@@ -11,14 +11,19 @@ from aecodec.layers import GDN, conv
 class AnalysisTransform(nn.Module):
     """g_a: four stride-2 5×5 convolutions with GDN, image (3 ch) → latent (M ch) at 1/16.
 
+    The four stages are the backbone the restoration heads tap. An optional detail branch
+    (one more stride-2 convolution from the third stage) adds latent channels that only
+    the codec reads, so the codec's latent can grow while the backbone stays as it is.
+
     Args:
         n: Width of the hidden layers.
-        m: Number of latent channels.
+        m: Number of latent channels of the backbone.
+        detail: Number of detail channels appended to the latent (0: none).
     """
 
     stride = 16
 
-    def __init__(self, n: int, m: int) -> None:
+    def __init__(self, n: int, m: int, detail: int = 0) -> None:
         super().__init__()
         self.stages = nn.ModuleList(
             [
@@ -28,6 +33,7 @@ class AnalysisTransform(nn.Module):
                 conv(n, m),
             ]
         )
+        self.detail = conv(n, detail) if detail else None
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of every stage (1/2, 1/4, 1/8, 1/16 resolution), for heads that tap them."""
@@ -37,10 +43,14 @@ class AnalysisTransform(nn.Module):
             outputs.append(x)
         return outputs
 
+    def latent(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """The codec's latent from :meth:`features`: the last stage, then the detail channels."""
+        if self.detail is None:
+            return features[-1]
+        return torch.cat([features[-1], self.detail(features[-2])], dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for stage in self.stages:
-            x = stage(x)
-        return x
+        return self.latent(self.features(x))
 
 
 class HyperAnalysis(nn.Module):

@@ -49,7 +49,7 @@ class HyperSynthesis(nn.Module):
 
     def __init__(self, n: int, m: int) -> None:
         super().__init__()
-        hidden = m * 3 // 2
+        hidden = self.hidden_channels(m)
         self.convs = nn.ModuleList(
             [
                 nn.Conv2d(n, 4 * n, 3, padding=1),
@@ -57,6 +57,11 @@ class HyperSynthesis(nn.Module):
                 nn.Conv2d(hidden, 2 * m, 3, padding=1),
             ]
         )
+
+    @staticmethod
+    def hidden_channels(m: int) -> int:
+        """Channels after the second upsampling, between N and 2·M."""
+        return m * 3 // 2
 
     def forward(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mean, log_scale)`` of y, each (B, M, 4h, 4w)."""

@@ -1,0 +1,121 @@
+"""Function-preserving growth of a released codec's latent by detail channels.
+
+A codec whose top quality is bound by its capacity (its unquantized autoencoder is barely
+better than its highest quality) needs more latent channels, but training a wider codec
+from scratch costs more CPU-hours than one session has. Instead the released weights are
+embedded in the wider network (Net2Net, Chen et al. 2016) so that it starts decoding
+exactly what the released codec decoded:
+
+* every weight that reads a new latent or hidden channel starts at zero (g_s's first
+  layer, h_a's first layer, h_s's last layer, the context model's inputs), so the old
+  outputs do not move;
+* every weight that writes one keeps its random initialisation (the detail branch, h_s's
+  new hidden channels), so the new channels carry signal and gradients reach both sides;
+* the new channels' gains and inverse gains start at the old channels' mean at each knot,
+  their predicted mean and log-scale at zero.
+
+Only the rate moves at the start: the new channels cost bits (about 1.4 per element under
+the initial unit scale) before g_s has learned to use them. Started cheap instead (gains
+suppressed towards low rates, small scales), they were silent after 2 000 steps whether
+charged at once or let in free for the first 1 000: hardly a symbol differed from zero
+for g_s to learn from (TRAINING.md, hyperprior-v6). A run that widens therefore starts
+them like the old channels and lets them in free at first, charging them gradually
+(``detail_rate_warmup``, :func:`aecodec.train.loop.latent_charge`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.errors import InputError
+from aecodec.transforms import HyperSynthesis
+
+
+def latent_channels(state: dict[str, torch.Tensor]) -> int:
+    """Latent channels of a codec's float weights (the width of its gain tables)."""
+    return state["gain.log_gain"].shape[1]
+
+
+def _positions(m_old: int, m_new: int, context_channels: int) -> dict[str, np.ndarray]:
+    """Where each old index lands along each kind of widened axis (new channels are appended)."""
+    hidden_old = HyperSynthesis.hidden_channels(m_old)
+    latent = np.arange(m_old)
+    return {
+        "latent": latent,
+        # [mean | log-scale] halves of a 2·M axis
+        "pair": np.concatenate([latent, m_new + latent]),
+        "hidden": np.arange(hidden_old),
+        # h_s's middle convolution feeds a ×2 depth-to-space: hidden channel c is rows 4c…4c+3
+        "hidden4": np.arange(4 * hidden_old),
+        # the context model's parameter network reads [context features | mean | log-scale]
+        "context_input": np.concatenate([np.arange(context_channels), context_channels + latent, context_channels + m_new + latent]),
+    }
+
+
+# Per parameter: the kind of each widened axis (None: unchanged), and what fills the new
+# entries — "zero" (they read new channels or predict them), "init" (they write new
+# channels: keep the random initialisation) or "mean" (new gains: the old channels' mean at
+# each knot).
+_RULES: dict[str, tuple[tuple[str | None, ...], str]] = {
+    "g_s.net.0.weight": (("latent", None, None, None), "zero"),
+    "h_a.net.0.weight": ((None, "latent", None, None), "zero"),
+    "h_s.convs.1.weight": (("hidden4", None, None, None), "init"),
+    "h_s.convs.1.bias": (("hidden4",), "init"),
+    "h_s.convs.2.weight": (("pair", "hidden", None, None), "zero"),
+    "h_s.convs.2.bias": (("pair",), "zero"),
+    "gain.log_gain": ((None, "latent"), "mean"),
+    "gain.log_inverse_gain": ((None, "latent"), "mean"),
+    "context.context.weight": ((None, "latent", None, None), "zero"),
+    "context.hidden.weight": ((None, "context_input", None, None), "zero"),
+    "context.output.weight": (("pair", None, None, None), "zero"),
+    "context.output.bias": (("pair",), "zero"),
+}
+
+
+def _embed(old: torch.Tensor, initial: torch.Tensor, axes: tuple[str | None, ...], fill: str, positions: dict[str, np.ndarray]) -> torch.Tensor:
+    """``old`` placed inside a tensor of ``initial``'s shape, new entries filled by ``fill``."""
+    if fill == "zero":
+        grown = torch.zeros_like(initial)
+    elif fill == "mean":
+        grown = old.mean(dim=1, keepdim=True).expand_as(initial).clone()
+    else:
+        grown = initial.clone()
+    index = np.ix_(*(positions[axis] if axis else np.arange(size) for axis, size in zip(axes, old.shape, strict=True)))
+    grown[tuple(torch.from_numpy(i) for i in index)] = old
+    return grown
+
+
+def widen_latent(state: dict[str, torch.Tensor], model: MeanScaleHyperprior) -> dict[str, torch.Tensor]:
+    """``state``, a released codec's float weights, grown to ``model``'s detail channels.
+
+    Args:
+        state: Float weights of a codec without detail channels and with ``model``'s
+            backbone widths (``n``, ``m``).
+        model: The wider network; its own (random) parameters fill what ``state`` lacks.
+
+    Returns:
+        A state dict ``model`` loads strictly.
+
+    Raises:
+        InputError: ``state`` is not a narrower version of ``model``.
+    """
+    config = model.config
+    m_old = latent_channels(state)
+    if "g_a.detail.weight" in state or m_old != config.m or config.detail_channels == 0:
+        raise InputError(f"widening grows a codec without detail channels (latent = backbone m = {config.m}); init_from has {m_old} latent channels")
+    positions = _positions(m_old, config.latent_channels, config.context_channels)
+    initial = model.state_dict()
+    grown = {}
+    for name, value in initial.items():
+        if name not in state:
+            grown[name] = value  # the detail branch, or a context model the release lacks
+        elif state[name].shape == value.shape:
+            grown[name] = state[name]
+        elif name in _RULES:
+            axes, fill = _RULES[name]
+            grown[name] = _embed(state[name], value, axes, fill, positions)
+        else:
+            raise InputError(f"init_from weights do not fit the model: {name} is {tuple(state[name].shape)}, the model's {tuple(value.shape)}")
+    return grown
