@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import aecodec
     from aecodec import zoo
-    from aecodec.metrics import psnr
+    from aecodec.metrics import bpp, psnr
     from aecodec.train.data import list_photos, load_rgb
 
     model_id = args.model or zoo.default_model_id()
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         coded = psnr(rgb, np.asarray(aecodec.decompress(data, backend=args.backend).convert("RGB")))
         rows.append({
             "image": path.name,
-            "bpp_q100": 8 * len(data) / (rgb.shape[0] * rgb.shape[1]),
+            "bpp_q100": bpp(len(data), rgb.shape[1], rgb.shape[0]),
             "psnr_q100": coded,
             "psnr_unquantized": psnr(rgb, unquantized_rgb(codec, rgb)),
         })
