@@ -325,7 +325,8 @@ def test_a_context_model_starts_from_released_weights_without_one(tiny_run, tmp_
         initialise_from(MeanScaleHyperprior(replace(config.model, m=16)), state)
 
 
-def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(tiny_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("depth", [1, 2])  # the branch reads the 1/8- or the 1/4-resolution stage
+def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(tiny_run, tmp_path, monkeypatch, depth):
     """A codec widened by detail channels starts decoding exactly what its parent did, trains
     only the detail branch of g_a (the heads' backbone keeps its hash), and releases, exports
     and codes like any codec."""
@@ -345,14 +346,15 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
     with np.load(tmp_path / parent["file"]) as arrays:
         parent_arrays = dict(arrays)
     state = float_state_dict(parent_arrays)
-    wide = replace(parent_config.model, detail_channels=4)
+    wide = replace(parent_config.model, detail_channels=4, detail_depth=depth)
     child_config = replace(parent_config, model=wide, init_from=str(tmp_path / parent["file"]), steps=2, frozen_analysis=True)
     messages = []
-    child_checkpoint = train(child_config, root / "detail-child", log=messages.append)
-    assert any("g_a.detail.weight" in m for m in messages)
+    child_checkpoint = train(child_config, root / f"detail-child-{depth}", log=messages.append)
+    first_detail = "g_a.detail.weight" if depth == 1 else "g_a.detail.0.weight"
+    assert any(first_detail in m for m in messages)
     child_state = torch.load(child_checkpoint, weights_only=False)
     assert all(torch.equal(child_state["model"][name], state[name]) for name in state if name.startswith("g_a.stages."))
-    assert not torch.equal(child_state["model"]["g_a.detail.weight"], child_state["ema"]["g_a.detail.weight"])  # it trained
+    assert not torch.equal(child_state["model"][first_detail], child_state["ema"][first_detail])  # it trained
 
     parent_model, grown = MeanScaleHyperprior(parent_config.model).eval(), MeanScaleHyperprior(wide).eval()
     parent_model.load_state_dict(state)
@@ -367,6 +369,8 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
         assert after["y"].shape[1] == wide.m + 4
     with pytest.raises(InputError, match="widening grows"):
         initialise_from(MeanScaleHyperprior(replace(wide, m=16)), state)  # another backbone
+    with pytest.raises(InputError, match="detail_depth is the detail branch's stride-2 convolutions, 1 to 3, not 4"):
+        replace(wide, detail_depth=4)  # deeper than the stages it could read
 
     child = release(child_checkpoint, "child", "", "", 0.0, models={"parent": parent})
     with np.load(tmp_path / child["file"]) as arrays:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from aecodec.errors import InputError
+
+MAX_DETAIL_DEPTH = 3
+"""A detail branch reads at most g_a's 1/2-resolution features: three stride-2 convolutions to 1/16."""
+
 
 @dataclass(frozen=True)
 class HyperpriorConfig:
@@ -19,9 +24,12 @@ class HyperpriorConfig:
         context_channels: Width of the checkerboard context model
             (:mod:`aecodec.codecs.context`); 0 means none, the hyperprior alone.
         detail_channels: Latent channels beyond the backbone's ``m``, computed from g_a's
-            1/8-resolution features by a branch of their own. The heads read only g_a's
-            stages, so a codec can widen its latent (where its top quality is capacity-bound)
-            without changing the backbone they were trained on.
+            features by a branch of their own. The heads read only g_a's stages, so a codec
+            can widen its latent (where its top quality is capacity-bound) without changing
+            the backbone they were trained on.
+        detail_depth: Stride-2 convolutions of the detail branch: 1 reads the backbone's
+            1/8-resolution features, 2 its 1/4-resolution ones (through a GDN layer), which
+            the backbone's last two stages have not yet narrowed to ``m`` channels.
     """
 
     n: int = 128
@@ -30,6 +38,11 @@ class HyperpriorConfig:
     lowest_rate_parameter: float = 0.0
     context_channels: int = 0
     detail_channels: int = 0
+    detail_depth: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.detail_depth <= MAX_DETAIL_DEPTH:
+            raise InputError(f"detail_depth is the detail branch's stride-2 convolutions, 1 to {MAX_DETAIL_DEPTH}, not {self.detail_depth}")
 
     @property
     def latent_channels(self) -> int:

@@ -45,7 +45,7 @@ class MeanScaleHyperprior(nn.Module):
         super().__init__()
         self.config = config
         latent = config.latent_channels
-        self.g_a = AnalysisTransform(config.n, config.m, config.detail_channels)
+        self.g_a = AnalysisTransform(config.n, config.m, config.detail_channels, config.detail_depth)
         self.g_s = SynthesisTransform(config.n, latent)
         self.h_a = HyperAnalysis(config.n, latent)
         self.h_s = HyperSynthesis(config.n, latent)

@@ -29,7 +29,7 @@ from aecodec.errors import InputError
 from aecodec.train.config import TrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
 from aecodec.train.losses import rate_distortion, trade_off
-from aecodec.train.widen import widen_latent
+from aecodec.train.widen import has_detail_branch, widen_latent
 
 
 def lambda_for(t: torch.Tensor, config: TrainConfig, knots: int) -> torch.Tensor:
@@ -125,7 +125,7 @@ def initialise_from(model: MeanScaleHyperprior, state: dict[str, torch.Tensor]) 
     Returns:
         Names of the parameters that kept their initialisation or were widened.
     """
-    if model.config.detail_channels and "g_a.detail.weight" not in state:
+    if model.config.detail_channels and not has_detail_branch(state):
         grown = widen_latent(state, model)
         model.load_state_dict(grown)
         return [name for name, value in grown.items() if name not in state or state[name].shape != value.shape]

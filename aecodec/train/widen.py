@@ -38,6 +38,11 @@ def latent_channels(state: dict[str, torch.Tensor]) -> int:
     return state["gain.log_gain"].shape[1]
 
 
+def has_detail_branch(state: dict[str, torch.Tensor]) -> bool:
+    """Whether a codec's float weights already have a detail branch in g_a."""
+    return any(name.startswith("g_a.detail.") for name in state)
+
+
 def _positions(m_old: int, m_new: int, context_channels: int) -> dict[str, np.ndarray]:
     """Where each old index lands along each kind of widened axis (new channels are appended)."""
     hidden_old = HyperSynthesis.hidden_channels(m_old)
@@ -103,7 +108,7 @@ def widen_latent(state: dict[str, torch.Tensor], model: MeanScaleHyperprior) -> 
     """
     config = model.config
     m_old = latent_channels(state)
-    if "g_a.detail.weight" in state or m_old != config.m or config.detail_channels == 0:
+    if has_detail_branch(state) or m_old != config.m or config.detail_channels == 0:
         raise InputError(f"widening grows a codec without detail channels (latent = backbone m = {config.m}); init_from has {m_old} latent channels")
     positions = _positions(m_old, config.latent_channels, config.context_channels)
     initial = model.state_dict()

@@ -66,7 +66,7 @@ async function main() {
     allowPositionals: true,
     options: {
       sigma: { type: 'string' },
-      'head-dir': { type: 'string', default: join(ONNX_DIR, 'denoise-v3') },
+      'head-dir': { type: 'string', default: join(ONNX_DIR, 'denoise-v4') },
       'backbone-dir': { type: 'string' },
       threads: { type: 'string', default: '0' },
     },
