@@ -27,9 +27,10 @@ class HyperpriorConfig:
             features by a branch of their own. The heads read only g_a's stages, so a codec
             can widen its latent (where its top quality is capacity-bound) without changing
             the backbone they were trained on.
-        detail_depth: Stride-2 convolutions of the detail branch: 1 reads the backbone's
-            1/8-resolution features, 2 its 1/4-resolution ones (through a GDN layer), which
-            the backbone's last two stages have not yet narrowed to ``m`` channels.
+        detail_depth: Stride-2 convolutions of the detail branch (GDN between them): 1 reads
+            the backbone's 1/8-resolution features, 2 its 1/4-resolution ones, which the
+            backbone's last two stages have not yet narrowed to ``m`` channels, 3 its
+            1/2-resolution ones.
     """
 
     n: int = 128
