@@ -52,3 +52,13 @@ def codec():
     from aecodec import zoo
 
     return zoo.load_codec(zoo.default_model_id(), backend="torch")
+
+
+@pytest.fixture(scope="session")
+def one_pass_weights(tmp_path_factory):
+    """Weights folder of a tiny trained codec without a context model (see tests_support)."""
+    from tests_support import train_one_pass_codec
+
+    root = tmp_path_factory.mktemp("one-pass")
+    train_one_pass_codec(root)
+    return root / "weights"

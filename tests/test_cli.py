@@ -240,7 +240,9 @@ def test_decompress_unknown_extension(tmp_path, aec_file):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.aec"]
 
 
-@pytest.mark.parametrize("model_id, release", [("hyperprior-v1", "0.1.0"), ("hyperprior-v4", "0.2.0")])
+@pytest.mark.parametrize(
+    "model_id, release", [("hyperprior-v1", "0.1.0"), ("hyperprior-v4", "0.2.0"), ("hyperprior-v2", "0.5.0"), ("hyperprior-v5", "0.5.0")]
+)
 def test_a_file_of_a_retired_model_names_the_release_that_decodes_it(tmp_path, model_id, release):
     """Retired models left the weights to keep them small; their files get a one-line pointer."""
     result = run("decompress", REPO / "tests" / "expected" / f"retired-{model_id}.aec", "-o", tmp_path / "out.png")

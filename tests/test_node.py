@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from aecodec import restoration, zoo
 from aecodec.heads.noise import estimate_sigma
 from aecodec.heads.registry import load_head
 from aecodec.runtime import onnx_files
-from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, loaded_script
+from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights, loaded_script
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = REPO / "export" / "node"
@@ -52,8 +53,9 @@ def test_node_denoise_matches_python(node_ready, noisy_crop, tmp_path):
 
 
 @pytest.mark.parametrize("model_id", [ONE_PASS_MODEL_ID, CONTEXT_MODEL_ID])  # one pass of y, and the checkerboard's two
-def test_node_codec_round_trip_matches_python(node_ready, model_id):
-    with loaded_script(REPO / "export" / "validate.py", "validate_export") as validate:
-        crops = validate._crops(2, np.random.default_rng(0))
-        rows = validate.node_rows(model_id, crops, threads=1)
+def test_node_codec_round_trip_matches_python(node_ready, model_id, one_pass_weights):
+    with installed_weights(one_pass_weights) if model_id == ONE_PASS_MODEL_ID else nullcontext():
+        with loaded_script(REPO / "export" / "validate.py", "validate_export") as validate:
+            crops = validate._crops(2, np.random.default_rng(0))
+            rows = validate.node_rows(model_id, crops, threads=1)
     assert rows and all(row["max |Δpixel|"] <= 1 and row["Δbits (relative)"] <= validate.BITS_TOLERANCE for row in rows)

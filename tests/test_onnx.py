@@ -27,7 +27,7 @@ from aecodec.cli_export import export_command
 from aecodec.runtime import onnx_backend, onnx_files
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
 from aecodec.runtime.onnx_export import export_model
-from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, loaded_script
+from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights, loaded_script
 
 CARD_FIELDS = {"graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after"}
 TENSOR_FIELDS = {"name", "dtype", "shape", "layout", "meaning"}
@@ -74,9 +74,8 @@ def _card(folder: Path, name: str) -> dict:
 def _gain_from_card(card: dict, table: str, t: float) -> np.ndarray:
     """gain(t) from gains.json alone, following its interpolation steps literally."""
     log_table = np.array(card[table], dtype=np.float64)
-    clamped = min(t, card["knots"] - 1.0)
-    k = int(min(max(np.floor(clamped), 0), card["knots"] - 2))
-    f = clamped - k
+    k = int(min(max(np.floor(t), 0), card["knots"] - 2))
+    f = t - k
     return np.exp(log_table[k] * (1 - f) + log_table[k + 1] * f).astype(np.float32)
 
 
@@ -109,10 +108,15 @@ def test_export_writes_valid_graphs_with_model_cards(exported, model_id):
     assert onnx_files.staleness(model_id, exported) is None
 
 
-def test_a_codec_without_context_model_has_no_context_graph():
-    folder = onnx_files.onnx_dir(ONE_PASS_MODEL_ID)
-    _assert_valid_folder(folder, ONE_PASS_MODEL_ID, context=False)
-    assert not (folder / onnx_files.card_name(onnx_files.CONTEXT)).exists()
+def test_a_codec_without_context_model_has_no_context_graph_and_decodes_alike_on_both_backends(one_pass_weights):
+    with installed_weights(one_pass_weights):
+        folder = onnx_files.onnx_dir(ONE_PASS_MODEL_ID)
+        _assert_valid_folder(folder, ONE_PASS_MODEL_ID, context=False)
+        assert not (folder / onnx_files.card_name(onnx_files.CONTEXT)).exists()
+        rgb = synthetic_photo(70, 50, seed=3)
+        data = pipeline.compress(rgb, quality=100.0, model=ONE_PASS_MODEL_ID, backend="onnx")  # t = 1.25, above the last knot
+        pixels = [np.asarray(pipeline.decompress(data, backend=backend), dtype=int) for backend in ("torch", "onnx")]
+        assert pixels[0].shape == rgb.shape and np.abs(pixels[0] - pixels[1]).max() <= 1
 
 
 def test_a_context_model_has_a_bit_exact_context_graph_and_card(tmp_path):
@@ -138,11 +142,11 @@ def test_gains_card_reproduces_the_codec_gains_bit_for_bit(exported, torch_codec
         as_float64 = np.array(card[table], dtype=np.float64)
         assert np.array_equal(as_float64, np.array(card[table], dtype=np.float32))  # the decimals are float32 values
         assert np.array_equal(as_float64.astype(np.float32), weights)
-        for t in np.linspace(card["lowest_rate_parameter"], card["knots"] + 1, 41):
+        for t in np.linspace(card["lowest_rate_parameter"], card["knots"], 41):
             assert np.array_equal(_gain_from_card(card, table, float(t)), interpolate_gain(weights, t)[:, 0, 0])
-    lowest, knots = card["lowest_rate_parameter"], card["knots"]
+    lowest, highest = card["lowest_rate_parameter"], card["highest_rate_parameter"]
     for quality in (1.0, 33.33, 75.0, 100.0):
-        assert lowest + (quality - 1) / 99 * (knots - 1 - lowest) == torch_codec.rate_parameter(quality)
+        assert lowest + (quality - 1) / 99 * (highest - lowest) == torch_codec.rate_parameter(quality)
 
 
 def test_entropy_tables_card_holds_the_weights_tables(exported, model_id, torch_codec):

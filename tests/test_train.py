@@ -18,7 +18,7 @@ from aecodec.codecs.registry import build
 from aecodec.errors import InputError
 from aecodec.train.config import HeadTrainConfig, TrainConfig, is_head_config
 from aecodec.train.loop import lambda_for, learning_rate, train
-from tests_support import write_photos
+from tests_support import installed_weights, write_manifest, write_photos
 
 
 @pytest.mark.parametrize("recipe", sorted((Path(__file__).resolve().parent.parent / "weights").glob("*.toml")), ids=lambda p: p.name)
@@ -50,6 +50,14 @@ def test_schedule_and_lambda_range():
     assert learning_rate(1000, config) == pytest.approx(1e-5)
     lambdas = lambda_for(torch.tensor([0.0, 7.0]), config, knots=8)
     assert lambdas[0] == pytest.approx(config.lambda_min) and lambdas[1] == pytest.approx(config.lambda_max)
+
+
+def test_quality_100_maps_to_the_last_knot_or_at_most_one_knot_spacing_above():
+    assert HyperpriorConfig(knots=8).top_rate_parameter == 7.0
+    assert HyperpriorConfig(knots=8, highest_rate_parameter=7.3).top_rate_parameter == 7.3
+    for beyond in (6.5, 8.5):
+        with pytest.raises(InputError, match="highest_rate_parameter extrapolates the gains at most one knot spacing"):
+            HyperpriorConfig(knots=8, highest_rate_parameter=beyond)
 
 
 def test_detail_channels_pay_for_their_bits_only_after_a_warm_up():
@@ -123,7 +131,7 @@ def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run, context
     assert codec.decompress(coded, 50.0).shape == x.shape
 
 
-def test_gains_interpolate_between_knots_and_extrapolate_below_the_first():
+def test_gains_interpolate_between_knots_and_extrapolate_beyond_the_first_and_last():
     """The training gains (torch) and the codec's gains (numpy) are the same function."""
     from aecodec.codecs.frozen import interpolate_gain
     from aecodec.codecs.gain import GainUnit
@@ -132,9 +140,9 @@ def test_gains_interpolate_between_knots_and_extrapolate_below_the_first():
     unit = GainUnit(channels=2, knots=3)
     with torch.no_grad():
         unit.log_gain.copy_(torch.tensor(table))
-    rates = [-1.0, 0.0, 0.5, 2.0, 5.0]
+    rates = [-1.0, 0.0, 0.5, 2.0, 2.5]
     gains = unit.gain(torch.tensor(rates))[:, :, 0, 0].log()
-    expected = torch.tensor([[-1.0, -2.0], [0.0, 0.0], [0.5, 1.0], [3.0, 3.0], [3.0, 3.0]])
+    expected = torch.tensor([[-1.0, -2.0], [0.0, 0.0], [0.5, 1.0], [3.0, 3.0], [4.0, 3.5]])
     assert torch.allclose(gains, expected, atol=1e-6)
     numpy_gains = np.stack([np.log(interpolate_gain(np.array(table, dtype=np.float32), t))[:, 0, 0] for t in rates])
     assert np.allclose(numpy_gains, expected.numpy(), atol=1e-6)
@@ -202,15 +210,10 @@ def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tm
     manifest.setdefault("heads", {})[f"tiny-{task}"] = entry
     manifest.setdefault("default_heads", {})[task] = f"tiny-{task}"
     (weights / zoo.MANIFEST_NAME).write_text(json.dumps(manifest))
-    zoo._read_manifest.cache_clear()
-    load_head.cache_clear()
-    try:
+    with installed_weights(weights):
         head = load_head(task, "torch")
         output = head.network(np.zeros((3, 32, 48), dtype=np.float32), 0.5 if task == "denoise" else None)
         assert output.shape == ((3, 32, 48) if task == "denoise" else (256, 16, 24))
-    finally:
-        zoo._read_manifest.cache_clear()
-        load_head.cache_clear()
 
 
 def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
@@ -221,6 +224,7 @@ def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
     from aecodec.heads.backbone import backbone_sha256
     from aecodec.heads.config import HeadConfig
     from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
+    from aecodec.heads.registry import verified_backbone
     from aecodec.train.head_loop import initialise_head_from, train_head
 
     manifest = zoo._manifest()
@@ -228,9 +232,8 @@ def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
     with np.load(released["denoise"]) as archive:
         arrays = {name: archive[name] for name in archive.files}
     shipped_config = HeadConfig(**read_meta(arrays)["config"])
-    codec_id = read_meta(arrays)["backbone"]["model"]
-    codec_arrays = zoo.load_arrays(codec_id)
-    n, m = read_meta(codec_arrays)["config"]["n"], read_meta(codec_arrays)["config"]["m"]
+    codec_id, codec_config, codec_arrays = verified_backbone(read_meta(arrays))
+    n, m = codec_config["n"], codec_config["m"]
     backbone, backbone_hash = load_backbone(codec_arrays, n, m), backbone_sha256(codec_arrays)
     grown_config = replace(shipped_config, blocks=tuple(b + (i < 2) for i, b in enumerate(shipped_config.blocks)))
     shipped, grown = RestorationHead(shipped_config, n, m), RestorationHead(grown_config, n, m)
@@ -375,17 +378,11 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
     child = release(child_checkpoint, "child", "", "", 0.0, models={"parent": parent})
     with np.load(tmp_path / child["file"]) as arrays:
         assert backbone_sha256(dict(arrays)) == backbone_sha256(parent_arrays)
-    (tmp_path / zoo.MANIFEST_NAME).write_text(json.dumps({"models": {"child": child}, "default": "child"}))
-    caches = (zoo._read_manifest, zoo.load_arrays, zoo.load_codec)
-    for cache in caches:
-        cache.cache_clear()
-    try:
-        export_model("child", tmp_path / "onnx" / "child")
+    write_manifest(tmp_path, {"child": child})
+    with installed_weights(tmp_path):
+        export_model("child")
         rgb = synthetic_photo(70, 50, seed=3)
         data = pipeline.compress(rgb, quality=90.0, model="child", backend="torch")
         pixels = [np.asarray(pipeline.decompress(data, backend=backend), dtype=int) for backend in ("torch", "onnx")]
         assert zoo.load_codec("child", "onnx").transforms.name == "onnx"
         assert pixels[0].shape == rgb.shape and np.abs(pixels[0] - pixels[1]).max() <= 1
-    finally:
-        for cache in caches:
-            cache.cache_clear()

@@ -18,9 +18,13 @@ class HyperpriorConfig:
         n: Width of hidden layers and hyper-latent channels.
         m: Latent channels.
         knots: Number of learned gain vectors spanning the rate range.
-        lowest_rate_parameter: Rate parameter t that quality 1 maps to (quality 100 maps to
-            the last knot). Below 0 the gains are extrapolated past the trained range; the
-            value is chosen from measurements when a model is released, not in training.
+        lowest_rate_parameter: Rate parameter t that quality 1 maps to. Below 0 the gains
+            are extrapolated past the trained range; the value is chosen from measurements
+            when a model is released, not in training.
+        highest_rate_parameter: Rate parameter t that quality 100 maps to; None is the last
+            knot (K − 1). Up to one knot spacing above it the last segment of the gains is
+            extrapolated: a codec whose transforms have capacity left above its top knot
+            reaches higher rates (chosen from measurements at release, like the lowest).
         context_channels: Width of the checkerboard context model
             (:mod:`aecodec.codecs.context`); 0 means none, the hyperprior alone.
         detail_channels: Latent channels beyond the backbone's ``m``, computed from g_a's
@@ -37,6 +41,7 @@ class HyperpriorConfig:
     m: int = 192
     knots: int = 8
     lowest_rate_parameter: float = 0.0
+    highest_rate_parameter: float | None = None
     context_channels: int = 0
     detail_channels: int = 0
     detail_depth: int = 1
@@ -44,6 +49,16 @@ class HyperpriorConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.detail_depth <= MAX_DETAIL_DEPTH:
             raise InputError(f"detail_depth is the detail branch's stride-2 convolutions, 1 to {MAX_DETAIL_DEPTH}, not {self.detail_depth}")
+        if not self.knots - 1 <= self.top_rate_parameter <= self.knots:
+            raise InputError(
+                f"highest_rate_parameter extrapolates the gains at most one knot spacing above the last knot: "
+                f"{self.knots - 1} to {self.knots}, not {self.highest_rate_parameter:g}"
+            )
+
+    @property
+    def top_rate_parameter(self) -> float:
+        """Rate parameter of quality 100: ``highest_rate_parameter``, else the last knot."""
+        return float(self.knots - 1) if self.highest_rate_parameter is None else float(self.highest_rate_parameter)
 
     @property
     def latent_channels(self) -> int:

@@ -110,13 +110,13 @@ class ContextModel(Protocol):
 def interpolate_gain(log_table: np.ndarray, t: float) -> np.ndarray:
     """Gain vector (M, 1, 1) at rate ``t`` from the log gains at the knots (K, M).
 
-    Log-linear between knots, the first segment extrapolated below knot 0, clamped at the
-    last knot: the numpy twin of :class:`aecodec.codecs.gain.GainUnit`, which training
+    Log-linear between knots, the first segment extrapolated below knot 0 and the last one
+    above knot K − 1: the numpy twin of :class:`aecodec.codecs.gain.GainUnit`, which training
     needs in torch for gradients (a test holds the two equal).
     """
     table = np.asarray(log_table, dtype=np.float64)  # all arithmetic in float64, then one rounding
     knots = table.shape[0]
-    t = min(float(t), knots - 1.0)
+    t = float(t)
     lower = int(min(max(np.floor(t), 0), knots - 2))
     fraction = t - lower
     log_value = table[lower] * (1 - fraction) + table[lower + 1] * fraction
@@ -224,7 +224,9 @@ class FrozenHyperprior:
         z_tables: One integer PMF per hyper-latent channel.
         y_tables: One integer PMF per Gaussian scale bin.
         knots: Number of learned gain knots.
-        lowest_rate_parameter: Rate parameter of quality 1; quality 100 is the last knot.
+        lowest_rate_parameter: Rate parameter of quality 1.
+        highest_rate_parameter: Rate parameter of quality 100 (the last knot, or up to one
+            knot spacing above it).
         log_gain: Encoder log gains at the knots (K, M).
         log_inverse_gain: Decoder log gains at the knots (K, M).
         hyper_channels: N, channels of z.
@@ -242,6 +244,7 @@ class FrozenHyperprior:
         y_tables: PMFTables,
         knots: int,
         lowest_rate_parameter: float,
+        highest_rate_parameter: float,
         log_gain: np.ndarray,
         log_inverse_gain: np.ndarray,
         hyper_channels: int,
@@ -253,6 +256,7 @@ class FrozenHyperprior:
         self.y_coder = TableCoder(y_tables)
         self.knots = knots
         self.lowest_rate_parameter = lowest_rate_parameter
+        self.highest_rate_parameter = highest_rate_parameter
         self.log_gain = log_gain
         self.log_inverse_gain = log_inverse_gain
         self.latent_channels = log_gain.shape[1]
@@ -260,8 +264,8 @@ class FrozenHyperprior:
         self.context = context
 
     def rate_parameter(self, quality: float) -> float:
-        """Map public quality [1, 100] linearly onto the rate axis [lowest, knots − 1]."""
-        span = self.knots - 1 - self.lowest_rate_parameter
+        """Map public quality [1, 100] linearly onto the rate axis [lowest, highest]."""
+        span = self.highest_rate_parameter - self.lowest_rate_parameter
         return self.lowest_rate_parameter + (quality - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * span
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:

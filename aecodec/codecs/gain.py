@@ -6,8 +6,9 @@ quantization step and a higher rate. The gains are learned at ``K`` knots of a r
 parameter ``t ∈ [0, K-1]`` and interpolated exponentially (linearly in the log domain)
 between knots, which Cui et al. show yields a smooth, monotone rate–distortion continuum.
 Below the first knot (t < 0) the first segment is extrapolated, which reaches lower rates
-than training covered; how far that stays useful is measured, not assumed (see the
-model's ``lowest_rate_parameter``).
+than training covered, and above the last knot the last segment; how far that stays useful
+is measured, not assumed (see the model's ``lowest_rate_parameter`` and
+``highest_rate_parameter``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ class GainUnit(nn.Module):
 
     def _interpolate(self, table: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Exponentially interpolate ``table`` (K, M) at rates ``t`` (B,) → (B, M, 1, 1)."""
-        t = t.clamp(max=self.knots - 1)
         lower = t.floor().clamp(0, self.knots - 2).long()
         frac = (t - lower)[:, None]
         log_value = table[lower] * (1 - frac) + table[lower + 1] * frac

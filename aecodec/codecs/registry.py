@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.frozen import FrozenHyperprior
 from aecodec.entropy.integer_context import IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import IntegerHyperSynthesis
@@ -33,8 +34,6 @@ def torch_missing(exc: ImportError) -> InputError:
 
 
 def _torch_transforms(config: dict, arrays: dict[str, np.ndarray]):
-    from aecodec.codecs.config import HyperpriorConfig
-
     try:
         from aecodec.runtime.torch_backend import TorchTransforms
     except ImportError as exc:
@@ -98,6 +97,7 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str,
         y_tables=PMFTables.from_arrays(arrays, "y_tables"),
         knots=config["knots"],
         lowest_rate_parameter=config.get("lowest_rate_parameter", 0.0),
+        highest_rate_parameter=HyperpriorConfig(**config).top_rate_parameter,
         log_gain=np.asarray(arrays["float.gain.log_gain"], dtype=np.float32),
         log_inverse_gain=np.asarray(arrays["float.gain.log_inverse_gain"], dtype=np.float32),
         hyper_channels=config["n"],

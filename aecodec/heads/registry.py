@@ -1,9 +1,11 @@
 """Load a shipped restoration head, checked against the backbone it was trained on.
 
-A head's weights file stores only the head. Its metadata names the codec whose g_a is the
-backbone and the sha256 of those g_a tensors; the head is refused (``WeightsMismatchError``)
-when the installed codec's g_a hashes differently, because a head decodes features of one
-exact backbone and would silently produce garbage on another.
+A head's weights file stores only the head. Its metadata records the sha256 of the g_a
+tensors it was trained on (and the codec they came from). The head runs on whichever installed
+codec has exactly those tensors, the default codec first: every codec since hyperprior-v4 keeps
+the same g_a stages, so a head outlives the codec it was trained beside. With no such codec
+the head is refused (``WeightsMismatchError``), because a head decodes features of one exact
+backbone and would silently produce garbage on another.
 """
 
 from __future__ import annotations
@@ -41,21 +43,20 @@ class LoadedHead:
     backend: str
 
 
-def verified_backbone(meta: dict) -> tuple[dict, dict[str, np.ndarray]]:
-    """Config and arrays of the codec a head's metadata names, after checking its g_a hash.
+def verified_backbone(meta: dict) -> tuple[str, dict, dict[str, np.ndarray]]:
+    """The installed codec whose g_a is the backbone a head's metadata records: id, config, arrays.
 
     Raises:
-        WeightsMismatchError: The codec is not installed or its g_a differs from the one
-            the head was trained on.
+        WeightsMismatchError: No installed codec has the g_a tensors the head was trained on.
     """
-    backbone = meta["backbone"]
-    codec_arrays = zoo.load_arrays(backbone["model"])
-    actual = backbone_sha256(codec_arrays)
-    if actual != backbone["sha256"]:
-        raise WeightsMismatchError(
-            f"head was trained on backbone {backbone['sha256'][:16]}… of {backbone['model']}, the installed g_a is {actual[:16]}…"
-        )
-    return read_meta(codec_arrays)["config"], codec_arrays
+    wanted = meta["backbone"]["sha256"]
+    for entry in zoo.models():
+        codec_arrays = zoo.load_arrays(entry.model_id)
+        if backbone_sha256(codec_arrays) == wanted:
+            return entry.model_id, read_meta(codec_arrays)["config"], codec_arrays
+    raise WeightsMismatchError(
+        f"head was trained on backbone {wanted[:16]}… (the g_a of {meta['backbone']['model']}); no installed codec has that g_a"
+    )
 
 
 def _onnx_current(head_id: str, backbone_id: str) -> bool:
@@ -87,13 +88,13 @@ def load_head(task: str, backend: str = "auto") -> LoadedHead:
     if meta.get("architecture") != HEAD_ARCHITECTURE:
         raise WeightsMismatchError(f"{head_id} is not a restoration head")
     config = HeadConfig(**meta["config"])
-    codec_config, codec_arrays = verified_backbone(meta)
+    backbone_id, codec_config, codec_arrays = verified_backbone(meta)
     if backend == "auto":
-        backend = "onnx" if _onnx_current(head_id, meta["backbone"]["model"]) else "torch"
+        backend = "onnx" if _onnx_current(head_id, backbone_id) else "torch"
     if backend == "onnx":
         from aecodec.runtime.onnx_backend import OnnxHead
 
-        network = OnnxHead(head_id, meta["backbone"]["model"])
+        network = OnnxHead(head_id, backbone_id)
     else:
         try:
             from aecodec.runtime.torch_backend import TorchHead

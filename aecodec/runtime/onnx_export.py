@@ -121,14 +121,19 @@ class _Backbone(nn.Module):
 
 
 class _HeadGraph(nn.Module):
-    """A head fed by the backbone graph's outputs (the backbone runs once, in analysis.onnx)."""
+    """A head fed by the backbone graph's outputs (the backbone runs once, in analysis.onnx).
 
-    def __init__(self, head: nn.Module) -> None:
+    The head reads the first ``m`` channels of the latent output, g_a's last stage: a codec
+    with detail channels appends them after those, so its analysis.onnx feeds the head as is.
+    """
+
+    def __init__(self, head: nn.Module, m: int) -> None:
         super().__init__()
         self.head = head
+        self.m = m
 
     def forward(self, image, features_2, features_4, features_8, latent, noise_level=None) -> torch.Tensor:
-        return self.head(image, [features_2, features_4, features_8, latent], noise_level)
+        return self.head(image, [features_2, features_4, features_8, latent[:, : self.m]], noise_level)
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,13 @@ class _TorchGraph:
         return [name for name in self.shapes if name not in self.inputs]
 
 
-def _feature_shapes(n: int, m: int) -> dict[str, list[int | str]]:
-    """Declared shapes of the backbone's outputs, which are the heads' inputs."""
+def _feature_shapes(n: int, m: int | str) -> dict[str, list[int | str]]:
+    """Declared shapes of the backbone's outputs, which are the heads' inputs.
+
+    Args:
+        m: Channels of the latent output; a head declares them dynamic, since it reads the
+            first channels of whichever backbone codec's latent, detail channels or not.
+    """
     return {
         onnx_files.BACKBONE_OUTPUTS[0]: [1, n, "height_2", "width_2"],
         onnx_files.BACKBONE_OUTPUTS[1]: [1, n, "height_4", "width_4"],
@@ -584,7 +594,7 @@ def _head_graph(head_id: str) -> tuple[onnx.ModelProto, dict, HeadConfig, dict]:
     found = zoo.entry(head_id)
     arrays = zoo.load_arrays(head_id)
     meta = read_meta(arrays)
-    codec_config, _ = verified_backbone(meta)
+    backbone_id, codec_config, _ = verified_backbone(meta)
     config = HeadConfig(**meta["config"])
     n, m = codec_config["n"], codec_config["m"]
     head = RestorationHead(config, n, m).eval()
@@ -594,14 +604,15 @@ def _head_graph(head_id: str) -> tuple[onnx.ModelProto, dict, HeadConfig, dict]:
         (name, torch.randn(1, channels, 64 // stride, 96 // stride))
         for name, channels, stride in zip(onnx_files.BACKBONE_OUTPUTS, (n, n, n, m), (2, 4, 8, 16))
     )
-    shapes: dict[str, list[int | str]] = {"image": [1, 3, "height", "width"], **_feature_shapes(n, m)}
+    shapes: dict[str, list[int | str]] = {"image": [1, 3, "height", "width"], **_feature_shapes(n, "latent_channels")}
     if config.noise_input:
         inputs["noise_level"] = torch.full((1, 1, 1, 1), 0.5)
         shapes["noise_level"] = [1, 1, 1, 1]
     output = onnx_files.head_output(config)
     shapes[output["name"]] = output["shape"]
-    graph = _interleave_depth_to_space(_export_torch(_TorchGraph(_HeadGraph(head), inputs, shapes)))
-    record = {"model_id": head_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET, "backbone": meta["backbone"]}
+    graph = _interleave_depth_to_space(_export_torch(_TorchGraph(_HeadGraph(head, m), inputs, shapes)))
+    backbone = {"model": backbone_id, "sha256": meta["backbone"]["sha256"]}
+    record = {"model_id": head_id, "layout": onnx_files.LAYOUT, "weights_file": found.file.name, "weights_sha256": found.sha256, "opset": OPSET, "backbone": backbone}
     return graph, record, config, meta
 
 

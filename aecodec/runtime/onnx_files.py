@@ -27,13 +27,17 @@ from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.entropy.tables import ESCAPE_VALUE_BITS, PRECISION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, SCALE_LOG_MIN, PMFTables
 
 EXPORT_RECORD = "export.json"
-LAYOUT = 4
+LAYOUT = 5
 """Version of what a graph folder holds, bumped whenever graphs or cards change meaning.
 
 2: analysis.onnx outputs all four backbone stages; 3: gains.json gained low_rate_deadzone;
 4: a model with a checkerboard context model has context.onnx, and its cards describe the
 two-pass quantization and coding of y, which a host following a layout-3 folder of such a
-model would get wrong (and every model's entropy_tables.json now tells how passes are ordered).
+model would get wrong (and every model's entropy_tables.json now tells how passes are ordered);
+5: a head graph takes the backbone codec's whole latent output and reads its first M channels,
+so a codec with detail channels (appended after them) can be a head's backbone; gains.json
+gained highest_rate_parameter (quality 100's rate, which may lie above the last knot, where
+the gains now extrapolate the last segment instead of holding the last knot).
 """
 ONNX_FOLDER = "onnx"
 
@@ -329,6 +333,7 @@ def head_card(record: dict, config, temperature: float) -> dict:
         _tensor("image", "float32", [1, 3, "height", "width"], "RGB / 255 in [0, 1] (the backbone's input); height and width multiples of 16"),
         *({"name": name, "dtype": "float32", "from": f"analysis.onnx output {name}"} for name in BACKBONE_OUTPUTS),
     ]
+    inputs[-1]["note"] = "the head reads its first M channels (g_a's last stage); a codec's detail channels follow them"
     if config.task == "colorize":
         purpose = "colorize head: gray image (luminance repeated in R, G and B) → chroma distribution at half resolution"
         before = ["luminance L = Pillow's convert('L') of the input; image = L / 255 in all three channels", pad, backbone]
@@ -370,7 +375,7 @@ def gains_card(record: dict, config: HyperpriorConfig, log_gain: np.ndarray, log
     (float64 throughout, one rounding to float32 at the end), so a host reproduces aecodec's
     gains bit for bit.
     """
-    knots, lowest = config.knots, config.lowest_rate_parameter
+    knots, lowest, highest = config.knots, config.lowest_rate_parameter, config.top_rate_parameter
     return {
         "card": GAINS,
         **record,
@@ -379,17 +384,17 @@ def gains_card(record: dict, config: HyperpriorConfig, log_gain: np.ndarray, log
         "knots": knots,
         "channels": config.latent_channels,
         "lowest_rate_parameter": lowest,
+        "highest_rate_parameter": highest,
         "quality_range": [QUALITY_MIN, QUALITY_MAX],
         "quality_to_rate": [
             "q = round_half_to_even(q × 100) / 100 (the container stores hundredths; the encoder codes with the value the decoder reads)",
-            f"t = lowest_rate_parameter + (q − {QUALITY_MIN:g}) / {QUALITY_MAX - QUALITY_MIN:g} × (knots − 1 − lowest_rate_parameter), in float64, "
+            f"t = lowest_rate_parameter + (q − {QUALITY_MIN:g}) / {QUALITY_MAX - QUALITY_MIN:g} × (highest_rate_parameter − lowest_rate_parameter), in float64, "
             "evaluated left to right (aecodec.codecs.frozen.FrozenHyperprior.rate_parameter)",
         ],
         "interpolation": [
             "for table = log_gain (gain) or log_inverse_gain (inverse_gain), rate t (float64):",
-            "T = min(t, knots − 1)",
-            "k = min(max(floor(T), 0), knots − 2) as an integer: below 0 the first segment is extrapolated, above knots − 1 the last knot is held",
-            "f = T − k (float64)",
+            "k = min(max(floor(t), 0), knots − 2) as an integer: below 0 the first segment is extrapolated, above knots − 1 the last one",
+            "f = t − k (float64)",
             "log_g[c] = float64(table[k][c]) × (1 − f) + float64(table[k + 1][c]) × f, in float64, evaluated left to right",
             "g[c] = float32(exp(log_g[c]))",
             "(aecodec.codecs.frozen.interpolate_gain)",

@@ -64,15 +64,21 @@ def config_dict(config) -> dict:
     return config if isinstance(config, dict) else {k: getattr(config, k) for k in config.__dataclass_fields__}
 
 
-def release(checkpoint: Path, model_id: str, description: str, recipe: str, lowest_rate_parameter: float, models: dict) -> dict:
+def release(
+    checkpoint: Path, model_id: str, description: str, recipe: str, lowest_rate_parameter: float, models: dict, highest_rate_parameter: float | None = None
+) -> dict:
     """Write the weights file for ``checkpoint`` and return its manifest entry.
 
     Args:
+        lowest_rate_parameter: Rate parameter of quality 1.
         models: The manifest's current models, to trace a run's ``init_from`` parent.
+        highest_rate_parameter: Rate parameter of quality 100; None is the last knot.
     """
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     train_config = config_dict(state["config"])
-    model_config = replace(HyperpriorConfig(**config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter)
+    model_config = replace(
+        HyperpriorConfig(**config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter, highest_rate_parameter=highest_rate_parameter
+    )
     model = MeanScaleHyperprior(model_config)
     model.load_state_dict(state["ema"])
     target, sha256 = write_weights(freeze(model), model_id)
@@ -133,7 +139,10 @@ def validation_summary(document: dict, source: Path) -> dict:
 @click.option("--rd", "rd_json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this benchmarks/rd.py JSON as validation numbers (no new weights written).")
 @click.option("--default/--no-default", default=True, help="Make this the default model.")
 @click.option("--lowest-rate-parameter", type=float, default=0.0, show_default=True, help="Rate parameter t of quality 1 (< 0 extrapolates the gains below the trained range).")
-def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json: Path | None, default: bool, lowest_rate_parameter: float) -> None:
+@click.option("--highest-rate-parameter", type=float, help="Rate parameter t of quality 100 (default the last knot, K − 1; up to K extrapolates the gains above it).")
+def main(
+    checkpoint: Path, model_id: str, description: str, recipe: str, rd_json: Path | None, default: bool, lowest_rate_parameter: float, highest_rate_parameter: float | None
+) -> None:
     """Freeze CHECKPOINT into weights/ and update MANIFEST.json."""
     manifest_path = weights_dir() / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
@@ -141,7 +150,7 @@ def main(checkpoint: Path, model_id: str, description: str, recipe: str, rd_json
         manifest["models"][model_id]["validation"] = validation_summary(json.loads(rd_json.read_text()), rd_json)
     else:
         old = manifest["models"].get(model_id)
-        entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter, manifest["models"])
+        entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter, manifest["models"], highest_rate_parameter)
         if old and old["file"] != entry["file"]:
             (weights_dir() / old["file"]).unlink(missing_ok=True)
         manifest["models"][model_id] = entry

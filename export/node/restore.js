@@ -19,7 +19,10 @@ import ort from 'onnxruntime-node';
 import { padToTensor, readPng, toRgb, writePng } from './images.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ONNX_DIR = join(HERE, '..', '..', 'weights', 'onnx');
+const WEIGHTS_DIR = join(HERE, '..', '..', 'weights');
+const ONNX_DIR = join(WEIGHTS_DIR, 'onnx');
+/** The folder of the manifest's default denoise head, when --head-dir does not name one. */
+const defaultHeadDir = () => join(ONNX_DIR, JSON.parse(readFileSync(join(WEIGHTS_DIR, 'MANIFEST.json'), 'utf8')).default_heads.denoise);
 const NOISE_SCALE = 50; // the head's noise_level input is σ / 50 (head.json)
 const BLOCK = 16;
 const PERCENTILE = 20;
@@ -66,7 +69,7 @@ async function main() {
     allowPositionals: true,
     options: {
       sigma: { type: 'string' },
-      'head-dir': { type: 'string', default: join(ONNX_DIR, 'denoise-v4') },
+      'head-dir': { type: 'string' },
       'backbone-dir': { type: 'string' },
       threads: { type: 'string', default: '0' },
     },
@@ -75,13 +78,14 @@ async function main() {
     throw new Error('usage: node restore.js INPUT.png OUTPUT.png [--sigma S] [--head-dir DIR] [--backbone-dir DIR] [--threads N]');
   }
   const [input, output] = positionals;
-  const card = JSON.parse(readFileSync(join(values['head-dir'], 'head.json'), 'utf8'));
-  if (!card.inputs.some((tensor) => tensor.name === 'noise_level')) throw new Error(`${values['head-dir']} is not a denoise head`);
+  const headDir = values['head-dir'] ?? defaultHeadDir();
+  const card = JSON.parse(readFileSync(join(headDir, 'head.json'), 'utf8'));
+  if (!card.inputs.some((tensor) => tensor.name === 'noise_level')) throw new Error(`${headDir} is not a denoise head`);
   const backboneDir = values['backbone-dir'] ?? join(ONNX_DIR, card.backbone.model);
   const options = { executionProviders: ['cpu'], intraOpNumThreads: Number(values.threads), interOpNumThreads: 1 };
   const [backbone, head] = await Promise.all([
     ort.InferenceSession.create(join(backboneDir, 'analysis.onnx'), options),
-    ort.InferenceSession.create(join(values['head-dir'], 'head.onnx'), options),
+    ort.InferenceSession.create(join(headDir, 'head.onnx'), options),
   ]);
   const image = readPng(input);
   const sigma = values.sigma === undefined ? estimateSigma(image) : Number(values.sigma);

@@ -36,7 +36,7 @@ function rateParameter(quality, gains) {
   const q = roundHalfEven(quality * 100) / 100;
   const [qMin, qMax] = gains.quality_range;
   const lowest = gains.lowest_rate_parameter;
-  return lowest + ((q - qMin) / (qMax - qMin)) * (gains.knots - 1 - lowest);
+  return lowest + ((q - qMin) / (qMax - qMin)) * (gains.highest_rate_parameter - lowest);
 }
 
 /**
@@ -46,9 +46,8 @@ function rateParameter(quality, gains) {
  */
 function interpolateGain(logTable, t) {
   const knots = logTable.length;
-  const T = Math.min(t, knots - 1);
-  const k = Math.min(Math.max(Math.floor(T), 0), knots - 2);
-  const f = T - k;
+  const k = Math.min(Math.max(Math.floor(t), 0), knots - 2);
+  const f = t - k;
   return Float32Array.from(logTable[k], (low, c) => Math.exp(low * (1 - f) + logTable[k + 1][c] * f));
 }
 
