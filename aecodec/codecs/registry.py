@@ -85,9 +85,10 @@ def _transforms(config: dict, arrays: dict[str, np.ndarray], backend: str, model
 
 
 def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None) -> FrozenHyperprior:
+    architecture = HyperpriorConfig(**config)
     transforms = _transforms(config, arrays, backend, model_id)
     hyper = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
-    context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.get("context_channels") else None
+    context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if architecture.context_channels else None
     if transforms.name == "onnx":  # the same integers, without numpy's spinning BLAS threads
         hyper, context = transforms.integer_networks(hyper, context)
     return FrozenHyperprior(
@@ -95,12 +96,12 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str,
         hyper=hyper,
         z_tables=PMFTables.from_arrays(arrays, "z_tables"),
         y_tables=PMFTables.from_arrays(arrays, "y_tables"),
-        knots=config["knots"],
-        lowest_rate_parameter=config.get("lowest_rate_parameter", 0.0),
-        highest_rate_parameter=HyperpriorConfig(**config).top_rate_parameter,
+        knots=architecture.knots,
+        lowest_rate_parameter=architecture.lowest_rate_parameter,
+        highest_rate_parameter=architecture.top_rate_parameter,
         log_gain=np.asarray(arrays["float.gain.log_gain"], dtype=np.float32),
         log_inverse_gain=np.asarray(arrays["float.gain.log_inverse_gain"], dtype=np.float32),
-        hyper_channels=config["n"],
+        hyper_channels=architecture.n,
         context=context,
     )
 

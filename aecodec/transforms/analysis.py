@@ -21,7 +21,8 @@ class AnalysisTransform(nn.Module):
         detail: Number of detail channels appended to the latent (0: none).
         depth: Stride-2 convolutions of the detail branch (1: from the 1/8-resolution
             stage, one convolution, as hyperprior-v6 has it; 2: from the 1/4-resolution
-            stage, with a GDN layer between the two).
+            stage, with a GDN layer between the two, as hyperprior-v7 has it; 3: from the
+            1/2-resolution stage).
     """
 
     stride = 16
