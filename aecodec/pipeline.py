@@ -81,9 +81,11 @@ def compress(
         backend: Inference backend for the float transforms.
         target: A bpp, file-size or PSNR target; when given, ``quality`` is ignored and the
             quality that meets the target is searched (see :mod:`aecodec.ratecontrol`). The
-            analysis transform runs once; each trial only re-quantizes and entropy-codes
-            (and, for PSNR, runs the synthesis transform). The file records the target and
-            the value reached in its ``tRGT`` chunk.
+            analysis transform runs once; each trial only re-quantizes and costs the
+            symbols (and, for PSNR, runs the synthesis transform); for a bpp or size
+            target the steps between trials follow the image's rate estimated from the
+            latest trial. The file records the target and the value reached in its
+            ``tRGT`` chunk.
         refine_steps: Gradient steps of encoder-side latent refinement
             (:mod:`aecodec.codecs.refine`; needs torch): 0 codes g_a's latent as it is, more
             steps give smaller files at the same quality for proportionally more encoding
@@ -131,7 +133,11 @@ def compress(
         size = framing + sum(4 * math.ceil(bits.sum() / 32) for bits in codec.information(quantize(trial_quality)))
         return size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
 
-    result = ratecontrol.search_quality(measure, target, prior)
+    def rate_model(trial_quality: float) -> ratecontrol.RateModel:
+        reference = quantize(trial_quality)  # the trial just measured: still cached
+        return lambda estimated_quality: codec.estimated_bits(latent, reference, trial_quality, estimated_quality)
+
+    result = ratecontrol.search_quality(measure, target, prior, rate_model)
     quality = result.quality
     coded = codec.encode(quantize(quality))
     size = len(_container(prepared, model_id, quality, coded, bytes(record_length)))

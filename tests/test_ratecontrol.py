@@ -14,7 +14,7 @@ from aecodec import bitstream, pipeline
 from aecodec.cli import main
 from aecodec.errors import InputError
 from aecodec.metrics import psnr
-from aecodec.ratecontrol import BPP_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, RateTarget, parse_size, search_quality
+from aecodec.ratecontrol import BPP_AIM, BPP_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, RateTarget, parse_size, search_quality
 from conftest import synthetic_photo
 
 
@@ -67,6 +67,44 @@ def test_psnr_search_follows_an_image_shaped_like_the_prior(level, steepness, go
     result = search_quality(curve, RateTarget("psnr", goal), _PRIOR_PSNR)
     assert goal <= result.value <= goal + PSNR_TOLERANCE
     assert len(result.trials) <= 3
+
+
+def _rate_model_with_drift(bits, drift: float):
+    """A rate model exact at the quality it is made from and off by ``drift`` per quality step
+    away from it, as the codec's gain-scaled estimate is (it overstates changes a little)."""
+
+    def rate_model(reference: float):
+        return lambda quality: bits(quality) * (1 + drift * abs(quality - reference))
+
+    return rate_model
+
+
+@pytest.mark.parametrize("goal", [0.12, 0.3, 0.7, 1.6])
+def test_an_estimated_rate_lands_bpp_targets_in_two_trials(goal):
+    """An image whose bits rise more steeply than the typical curve's: the first trial, at the
+    typical curve's guess, is far off; the estimate made from it places the second inside the
+    aim even though the estimate drifts 0.1 % per quality step; steering on the typical curve
+    needs more."""
+    bits = lambda q: 0.05 * math.exp(0.035 * q + 0.004 * max(0.0, q - 40))  # noqa: E731
+    prior = [(quality, 0.12 * math.exp(0.022 * quality)) for quality in (1, 10, 25, 45, 65, 85, 100)]
+    steered = search_quality(bits, RateTarget("bpp", goal), prior, _rate_model_with_drift(bits, 0.001))
+    plain = search_quality(bits, RateTarget("bpp", goal), prior)
+    assert abs(steered.value / goal - 1) <= BPP_AIM
+    assert len(steered.trials) == 2 < len(plain.trials)
+
+
+def test_an_estimated_rate_keeps_size_searches_under_the_target():
+    sizes = lambda q: 300 + 4000 * math.exp(0.03 * q)  # noqa: E731 (framing bytes plus bits)
+    result = search_quality(sizes, RateTarget("size", 20000), None, _rate_model_with_drift(lambda q: 8 * (sizes(q) - 300), 0.003))
+    assert (1 - SIZE_TOLERANCE) * 20000 <= result.value <= 20000
+    assert len(result.trials) <= 3
+
+
+def test_a_psnr_search_does_not_steer_on_the_rate():
+    calls = []
+    curve = lambda q: 22 + 11 * (1 - math.exp(-q / 40))  # noqa: E731
+    search_quality(curve, RateTarget("psnr", 30.0), None, lambda quality: calls.append(quality))
+    assert calls == []
 
 
 def test_psnr_search_returns_the_least_quality_that_reaches_the_target():
@@ -138,6 +176,17 @@ def test_psnr_target_is_reached_by_the_decoded_file_with_few_extra_bits(images, 
     if quality > 1:  # a slightly lower quality would miss the target (least bits)
         lower = aecodec.compress(images[name], quality=max(1.0, quality - 2), backend="torch")
         assert psnr(images[name], np.asarray(aecodec.decompress(lower, backend="torch"))) < goal + PSNR_TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["synthetic", "sample"])
+def test_the_rate_estimate_is_exact_at_its_trial_and_close_nearby(codec, images, name):
+    """The estimate rate control steers on: gain-scaled entropy parameters of one exact
+    quantization, against exact quantizations at other qualities."""
+    latent = codec.analyse(pipeline._pad(images[name], codec.stride))
+    reference = codec.quantize(latent, 50.0)
+    for quality, tolerance in ((50.0, 1e-9), (47.0, 0.02), (55.0, 0.02), (62.0, 0.05)):
+        exact = sum(bits.sum() for bits in codec.information(codec.quantize(latent, quality)))
+        assert codec.estimated_bits(latent, reference, 50.0, quality) == pytest.approx(exact, rel=tolerance)
 
 
 # --- bit maps ---------------------------------------------------------------------------

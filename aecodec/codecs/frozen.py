@@ -38,7 +38,7 @@ from aecodec.codecs.tiling import spans
 from aecodec.entropy.coder import TableCoder
 from aecodec.entropy.integer_context import anchor_mask
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
-from aecodec.entropy.tables import PMFTables, scale_bin
+from aecodec.entropy.tables import LOG_SCALE_FRACTION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, PMFTables, scale_bin
 from aecodec.errors import DesyncError, FormatError
 
 # Latent symbols of real images stay within a few thousand; the bound keeps hostile escape
@@ -59,7 +59,9 @@ SYNTHESIS_MARGIN = 2  # latent elements
 # elements, so a margin of 2 makes tiling bit-exact (it is integer arithmetic).
 HYPER_TILE = 16  # z elements
 HYPER_MARGIN = 2  # z elements
-INFORMATION_CHANNELS = 16  # latent channels per step of FrozenHyperprior.information
+# Bits are costed a few latent channels at a time, about this many elements per step: few
+# Python steps for a photo, bounded float64 buffers for a 50-megapixel image.
+INFORMATION_ELEMENTS = 1 << 16
 # The context model runs on blocks of latent rows (it reads 2 rows beyond each block) holding
 # about this many non-anchors, so its im2col buffer stays near 60 MB however large the image,
 # while a 768×512 photo (768 non-anchors) is one block: one set of matrix products, which
@@ -371,10 +373,57 @@ class FrozenHyperprior:
         """
         z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape)).sum(axis=0)
         y_bits = np.zeros(quantized.y_symbols.shape[1:], dtype=np.float64)
-        for start in range(0, self.latent_channels, INFORMATION_CHANNELS):
-            channels = slice(start, start + INFORMATION_CHANNELS)
+        for channels in self._channel_steps(quantized.y_symbols.shape):
             y_bits += self.y_coder.tables.information(quantized.y_symbols[channels], quantized.bins[channels]).sum(axis=0)
         return z_bits, y_bits
+
+    def estimated_bits(self, latent: np.ndarray, reference: QuantizedLatents, reference_quality: float, quality: float) -> float:
+        """Bits of ``latent`` at ``quality``, predicted from its exact quantization at ``reference_quality``.
+
+        Why: an exact trial runs h_a, the integer hyper-decoder and the context model, which
+        is most of a compress; rate control needs many rates and only one exact file. A
+        quality changes the gains, and the model's means and scales follow the gains: so the
+        reference's means are scaled by each channel's gain ratio and its scales shifted by
+        it (the log-scale bins are uniform, so a shift of a fraction of a bin blends the two
+        neighbouring tables' costs), the latent is re-rounded against them and its symbols
+        costed; the hyper-latent's bits are taken as the reference's. An element whose scale
+        is in the smallest bin stays there: how far below it the model's scale lies is
+        unknown, and shifting it up overstates the bits. At ``reference_quality`` this is
+        exact; on 8 validation photos it is within 2 % for quality steps up to 5, and it
+        overstates changes over a dozen steps, by 1–3 % above quality 40 and 4–8 % below
+        (the model's scales grow a little slower than its gains).
+
+        Args:
+            latent: Output of :meth:`analyse`.
+            reference: :meth:`quantize` of ``latent`` at ``reference_quality``.
+            reference_quality: The quality ``reference`` was quantized at.
+            quality: The quality to predict.
+        """
+        t = self.rate_parameter(quality)
+        gain = interpolate_gain(self.log_gain, t).astype(np.float64)
+        ratio = gain / interpolate_gain(self.log_gain, self.rate_parameter(reference_quality))
+        bin_shift = np.log(ratio[:, 0, 0]) * 2**LOG_SCALE_FRACTION_BITS / SCALE_BIN_STEP
+        whole_shift = np.floor(bin_shift).astype(np.int64)
+        deadzone = low_rate_deadzone(t)
+        tables = self.y_coder.tables
+        bits = float(self.z_coder.tables.information(reference.z_hat, self._z_table_index(reference.z_hat.shape)).sum())
+        for channels in self._channel_steps(latent.shape, tables=2):
+            mean = reference.mean[channels] * ratio[channels]
+            symbols = round_symbols(latent[channels] * gain[channels] - mean, deadzone)
+            reference_bins = reference.bins[channels].astype(np.int64)
+            floored = reference_bins == 0  # scale at or below the smallest bin's: how far below is unknown
+            lower = np.where(floored, 0, reference_bins + whole_shift[channels, None, None])
+            upper_share = np.where(floored, 0.0, (bin_shift - whole_shift)[channels, None, None])
+            lower_bits, upper_bits = tables.information(np.stack([symbols, symbols]), np.clip(np.stack([lower, lower + 1]), 0, SCALE_BIN_COUNT - 1))
+            bits += float(((1 - upper_share) * lower_bits + upper_share * upper_bits).sum())
+        return bits
+
+    def _channel_steps(self, shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
+        """Slices of the latent channels of about :data:`INFORMATION_ELEMENTS` elements each
+        (divided among ``tables`` lookups per element)."""
+        step = max(1, INFORMATION_ELEMENTS // (tables * shape[1] * shape[2]))
+        for start in range(0, shape[0], step):
+            yield slice(start, start + step)
 
     def encode(self, quantized: QuantizedLatents) -> CodedLatents:
         """Range-code quantized latents into the streams a container stores."""

@@ -16,6 +16,7 @@ fixed-point log-scale maps to a bin with one integer division (see :func:`scale_
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -71,8 +72,12 @@ class PMFTables:
         position = self.offsets[table_index] + symbols - self.minima[table_index]
         outside = (position < self.offsets[table_index]) | (position >= escape)
         position = np.where(outside, escape, position)
-        bits = PRECISION_BITS - np.log2(self.pmf[position].astype(np.float64))
-        return bits + np.where(outside, ESCAPE_VALUE_BITS, 0.0)
+        return self._entry_bits[position] + np.where(outside, ESCAPE_VALUE_BITS, 0.0)
+
+    @functools.cached_property
+    def _entry_bits(self) -> np.ndarray:
+        """``−log2 p`` of every entry, computed once: rate control costs the symbols many times."""
+        return PRECISION_BITS - np.log2(self.pmf.astype(np.float64))
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """Arrays to store in a weights file under ``prefix``."""
