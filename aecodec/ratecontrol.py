@@ -219,6 +219,11 @@ class _Shape:
         return self._interpolate(value, self.values, self.qualities)
 
 
+def _bracket_qualities(below: Trial | None, above: Trial | None) -> tuple[float, float]:
+    """The qualities the goal lies between: the measured bracket's ends, or the scale's ends."""
+    return (below.quality if below else QUALITY_MIN, above.quality if above else QUALITY_MAX)
+
+
 def _next_quality(target: RateTarget, shape: _Shape, trials: list[Trial], below: Trial | None, above: Trial | None) -> float:
     """Where the steering curve, fitted to the measurements, meets the goal.
 
@@ -244,8 +249,7 @@ def _next_quality(target: RateTarget, shape: _Shape, trials: list[Trial], below:
         first = min((t for t in (below, above) if t), key=lambda t: abs(measured(t) - goal))
     offset = measured(first) - gain * shape.value(first.quality)
     guess = shape.quality((goal - offset) / gain)
-    low = below.quality if below else QUALITY_MIN
-    high = above.quality if above else QUALITY_MAX
+    low, high = _bracket_qualities(below, above)
     if below and above:
         if not low < guess < high:
             guess = (low + high) / 2
@@ -314,8 +318,7 @@ def _next_quality_on_rate(target: RateTarget, latest: Trial, below: Trial | None
     log_rate = lambda quality: math.log(rate(quality))  # noqa: E731
     latest_log_rate = log_rate(latest.quality)
     wanted = latest_log_rate + _goal(target) - _scale(target.kind, latest.value)
-    low = below.quality if below else QUALITY_MIN
-    high = above.quality if above else QUALITY_MAX
+    low, high = _bracket_qualities(below, above)
     return round(_solve(log_rate, wanted, latest.quality, latest_log_rate, low, high), 2)
 
 

@@ -195,6 +195,14 @@ class CodedLatents:
     symbol_crc: int
 
 
+def _channel_steps(shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
+    """Slices of the channels of a (C, H, W) latent of about :data:`INFORMATION_ELEMENTS`
+    elements each (divided among ``tables`` lookups per element)."""
+    step = max(1, INFORMATION_ELEMENTS // (tables * shape[1] * shape[2]))
+    for start in range(0, shape[0], step):
+        yield slice(start, start + step)
+
+
 def symbol_crc(*symbol_arrays: np.ndarray) -> int:
     """CRC-32 over the given integer symbol arrays, in order, as int32 little-endian."""
     crc = 0
@@ -373,7 +381,7 @@ class FrozenHyperprior:
         """
         z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape)).sum(axis=0)
         y_bits = np.zeros(quantized.y_symbols.shape[1:], dtype=np.float64)
-        for channels in self._channel_steps(quantized.y_symbols.shape):
+        for channels in _channel_steps(quantized.y_symbols.shape):
             y_bits += self.y_coder.tables.information(quantized.y_symbols[channels], quantized.bins[channels]).sum(axis=0)
         return z_bits, y_bits
 
@@ -407,23 +415,16 @@ class FrozenHyperprior:
         deadzone = low_rate_deadzone(t)
         tables = self.y_coder.tables
         bits = float(self.z_coder.tables.information(reference.z_hat, self._z_table_index(reference.z_hat.shape)).sum())
-        for channels in self._channel_steps(latent.shape, tables=2):
+        for channels in _channel_steps(latent.shape, tables=2):
             mean = reference.mean[channels] * ratio[channels]
             symbols = round_symbols(latent[channels] * gain[channels] - mean, deadzone)
             reference_bins = reference.bins[channels].astype(np.int64)
             floored = reference_bins == 0  # scale at or below the smallest bin's: how far below is unknown
             lower = np.where(floored, 0, reference_bins + whole_shift[channels, None, None])
             upper_share = np.where(floored, 0.0, (bin_shift - whole_shift)[channels, None, None])
-            lower_bits, upper_bits = tables.information(np.stack([symbols, symbols]), np.clip(np.stack([lower, lower + 1]), 0, SCALE_BIN_COUNT - 1))
+            lower_bits, upper_bits = tables.information(symbols[None], np.clip(np.stack([lower, lower + 1]), 0, SCALE_BIN_COUNT - 1))
             bits += float(((1 - upper_share) * lower_bits + upper_share * upper_bits).sum())
         return bits
-
-    def _channel_steps(self, shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
-        """Slices of the latent channels of about :data:`INFORMATION_ELEMENTS` elements each
-        (divided among ``tables`` lookups per element)."""
-        step = max(1, INFORMATION_ELEMENTS // (tables * shape[1] * shape[2]))
-        for start in range(0, shape[0], step):
-            yield slice(start, start + step)
 
     def encode(self, quantized: QuantizedLatents) -> CodedLatents:
         """Range-code quantized latents into the streams a container stores."""
