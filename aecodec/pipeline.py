@@ -82,10 +82,9 @@ def compress(
         target: A bpp, file-size or PSNR target; when given, ``quality`` is ignored and the
             quality that meets the target is searched (see :mod:`aecodec.ratecontrol`). The
             analysis transform runs once; each trial only re-quantizes and costs the
-            symbols (and, for PSNR, runs the synthesis transform); for a bpp or size
-            target the steps between trials follow the image's rate estimated from the
-            latest trial. The file records the target and the value reached in its
-            ``tRGT`` chunk.
+            symbols (and, for PSNR, runs the synthesis transform); the steps between
+            trials follow the image's rate or PSNR estimated from the latest trial. The
+            file records the target and the value reached in its ``tRGT`` chunk.
         refine_steps: Gradient steps of encoder-side latent refinement
             (:mod:`aecodec.codecs.refine`; needs torch): 0 codes g_a's latent as it is, more
             steps give smaller files at the same quality for proportionally more encoding
@@ -126,18 +125,30 @@ def compress(
     empty = CodedLatents({name: (shape, b"") for name, shape in shapes.items()}, 0)
     framing = len(_container(prepared, model_id, QUALITY_MAX, empty, bytes(record_length)))
 
-    def measure(trial_quality: float) -> float:
-        if target.kind == "psnr":
-            rgb = _decoded_rgb(codec, quantize(trial_quality), trial_quality, prepared.height, prepared.width)
-            return psnr(prepared.rgb, _as_decoded_rgb(rgb, prepared.mode))
-        size = framing + sum(4 * math.ceil(bits.sum() / 32) for bits in codec.information(quantize(trial_quality)))
+    def file_bytes(stream_bits: tuple[np.ndarray, ...]) -> int:
+        return framing + sum(4 * math.ceil(bits.sum() / 32) for bits in stream_bits)
+
+    def value_of_size(size: float) -> float:
         return size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
 
-    def rate_model(trial_quality: float) -> ratecontrol.RateModel:
-        reference = quantize(trial_quality)  # the trial just measured: still cached
-        return lambda estimated_quality: codec.estimated_bits(latent, reference, trial_quality, estimated_quality)
+    def decoded_psnr(quantized: QuantizedLatents, trial_quality: float) -> float:
+        rgb = _decoded_rgb(codec, quantized, trial_quality, prepared.height, prepared.width)
+        return psnr(prepared.rgb, _as_decoded_rgb(rgb, prepared.mode))
 
-    result = ratecontrol.search_quality(measure, target, prior, rate_model)
+    def measure(trial_quality: float) -> float:
+        if target.kind == "psnr":
+            return decoded_psnr(quantize(trial_quality), trial_quality)
+        return value_of_size(file_bytes(codec.information(quantize(trial_quality))))
+
+    def estimator(trial_quality: float) -> ratecontrol.Estimate:
+        reference = quantize(trial_quality)  # the trial just measured: still cached
+        if target.kind == "psnr":
+            return lambda other: decoded_psnr(codec.estimated_quantization(latent, reference, trial_quality, other), other)
+        stream_bits = codec.information(reference)
+        flush = file_bytes(stream_bits) - framing - sum(bits.sum() for bits in stream_bits) / 8  # so the estimate is exact here
+        return lambda other: value_of_size(framing + flush + codec.estimated_bits(latent, reference, trial_quality, other) / 8)
+
+    result = ratecontrol.search_quality(measure, target, prior, estimator)
     quality = result.quality
     coded = codec.encode(quantize(quality))
     size = len(_container(prepared, model_id, quality, coded, bytes(record_length)))

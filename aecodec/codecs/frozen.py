@@ -195,6 +195,42 @@ class CodedLatents:
     symbol_crc: int
 
 
+@dataclass(frozen=True)
+class _Rescaling:
+    """A reference quantization's entropy parameters carried to another quality's gains.
+
+    The model's means and scales follow the gains: a quality whose gain is ``ratio`` times
+    the reference's has means about ``ratio`` times as large and scales shifted by
+    log(ratio) on the log-scale axis. An element whose scale is in the smallest bin stays
+    there: how far below it the model's scale lies is unknown, and shifting it up
+    overstated the bits (an 11 % error became 6 % on the worst photo probed).
+
+    Attributes:
+        gain: (M, 1, 1) gains of the new quality.
+        ratio: (M, 1, 1) those gains over the reference's.
+        deadzone: The new quality's rounding dead zone.
+    """
+
+    gain: np.ndarray
+    ratio: np.ndarray
+    deadzone: float
+
+    def symbols(self, latent: np.ndarray, reference: QuantizedLatents, channels: slice) -> tuple[np.ndarray, np.ndarray]:
+        """``(symbols, mean)`` of ``channels``: the latent re-rounded against the rescaled means."""
+        mean = reference.mean[channels] * self.ratio[channels]
+        return round_symbols(latent[channels] * self.gain[channels] - mean, self.deadzone), mean
+
+    def bins(self, reference: QuantizedLatents, channels: slice) -> tuple[np.ndarray, np.ndarray]:
+        """``(lower, upper_share)`` of ``channels``: the shifted scale lies between table
+        ``lower`` and ``lower + 1``, ``upper_share`` of the way (0 for floored elements)."""
+        bin_shift = np.log(self.ratio[channels]) * 2**LOG_SCALE_FRACTION_BITS / SCALE_BIN_STEP
+        whole_shift = np.floor(bin_shift)
+        reference_bins = reference.bins[channels].astype(np.int64)
+        floored = reference_bins == 0
+        lower = np.where(floored, 0, reference_bins + whole_shift.astype(np.int64))
+        return lower, np.where(floored, 0.0, bin_shift - whole_shift)
+
+
 def _channel_steps(shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
     """Slices of the channels of a (C, H, W) latent of about :data:`INFORMATION_ELEMENTS`
     elements each (divided among ``tables`` lookups per element)."""
@@ -389,14 +425,11 @@ class FrozenHyperprior:
         """Bits of ``latent`` at ``quality``, predicted from its exact quantization at ``reference_quality``.
 
         Why: an exact trial runs h_a, the integer hyper-decoder and the context model, which
-        is most of a compress; rate control needs many rates and only one exact file. A
-        quality changes the gains, and the model's means and scales follow the gains: so the
-        reference's means are scaled by each channel's gain ratio and its scales shifted by
-        it (the log-scale bins are uniform, so a shift of a fraction of a bin blends the two
-        neighbouring tables' costs), the latent is re-rounded against them and its symbols
-        costed; the hyper-latent's bits are taken as the reference's. An element whose scale
-        is in the smallest bin stays there: how far below it the model's scale lies is
-        unknown, and shifting it up overstates the bits. At ``reference_quality`` this is
+        is most of a compress; rate control needs many rates and only one exact file. The
+        latent is re-rounded against the reference's entropy parameters rescaled to the new
+        gains (:meth:`_rescaled`), and its symbols costed; as the log-scale bins are uniform,
+        a shift by a fraction of a bin blends the two neighbouring tables' costs. The
+        hyper-latent's bits are taken as the reference's. At ``reference_quality`` this is
         exact; on 8 validation photos it is within 2 % for quality steps up to 5, and it
         overstates changes over a dozen steps, by 1–3 % above quality 40 and 4–8 % below
         (the model's scales grow a little slower than its gains).
@@ -407,24 +440,44 @@ class FrozenHyperprior:
             reference_quality: The quality ``reference`` was quantized at.
             quality: The quality to predict.
         """
-        t = self.rate_parameter(quality)
-        gain = interpolate_gain(self.log_gain, t).astype(np.float64)
-        ratio = gain / interpolate_gain(self.log_gain, self.rate_parameter(reference_quality))
-        bin_shift = np.log(ratio[:, 0, 0]) * 2**LOG_SCALE_FRACTION_BITS / SCALE_BIN_STEP
-        whole_shift = np.floor(bin_shift).astype(np.int64)
-        deadzone = low_rate_deadzone(t)
+        rescaling = self._rescaling(reference_quality, quality)
         tables = self.y_coder.tables
         bits = float(self.z_coder.tables.information(reference.z_hat, self._z_table_index(reference.z_hat.shape)).sum())
         for channels in _channel_steps(latent.shape, tables=2):
-            mean = reference.mean[channels] * ratio[channels]
-            symbols = round_symbols(latent[channels] * gain[channels] - mean, deadzone)
-            reference_bins = reference.bins[channels].astype(np.int64)
-            floored = reference_bins == 0  # scale at or below the smallest bin's: how far below is unknown
-            lower = np.where(floored, 0, reference_bins + whole_shift[channels, None, None])
-            upper_share = np.where(floored, 0.0, (bin_shift - whole_shift)[channels, None, None])
+            symbols, _ = rescaling.symbols(latent, reference, channels)
+            lower, upper_share = rescaling.bins(reference, channels)
             lower_bits, upper_bits = tables.information(symbols[None], np.clip(np.stack([lower, lower + 1]), 0, SCALE_BIN_COUNT - 1))
             bits += float(((1 - upper_share) * lower_bits + upper_share * upper_bits).sum())
         return bits
+
+    def estimated_quantization(self, latent: np.ndarray, reference: QuantizedLatents, reference_quality: float, quality: float) -> QuantizedLatents:
+        """Symbols of ``latent`` at ``quality`` against ``reference``'s entropy parameters rescaled to its gains.
+
+        Why: what the image looks like at another quality, for a PSNR search, without the
+        hyper-decoder and context model of an exact :meth:`quantize` (most of its cost). The
+        means are the reference's scaled by the gain ratio (as :meth:`estimated_bits`), so
+        the reconstruction is exact at ``reference_quality``; on 8 validation photos its
+        PSNR was within 0.05 dB of the exact one's up to 6 quality steps away, and within
+        0.2 dB at 12. The bins are the reference's shifted by whole bins: an estimate,
+        never for coding.
+
+        Args:
+            latent: Output of :meth:`analyse`.
+            reference: :meth:`quantize` of ``latent`` at ``reference_quality``.
+            reference_quality: The quality ``reference`` was quantized at.
+            quality: The quality to predict.
+        """
+        rescaling = self._rescaling(reference_quality, quality)
+        everything = slice(None)
+        y_symbols, mean = rescaling.symbols(latent, reference, everything)
+        lower, upper_share = rescaling.bins(reference, everything)
+        bins = np.clip(np.where(upper_share >= 0.5, lower + 1, lower), 0, SCALE_BIN_COUNT - 1).astype(reference.bins.dtype)
+        return QuantizedLatents(z_hat=reference.z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
+
+    def _rescaling(self, reference_quality: float, quality: float) -> "_Rescaling":
+        t = self.rate_parameter(quality)
+        gain = interpolate_gain(self.log_gain, t).astype(np.float64)
+        return _Rescaling(gain, gain / interpolate_gain(self.log_gain, self.rate_parameter(reference_quality)), low_rate_deadzone(t))
 
     def encode(self, quantized: QuantizedLatents) -> CodedLatents:
         """Range-code quantized latents into the streams a container stores."""
