@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from aecodec.metrics import bd_psnr, bd_rate, bpp, ms_ssim, psnr
+from aecodec.metrics import PSNR_ROWS, bd_psnr, bd_rate, bpp, ms_ssim, psnr
 
 # A plausible anchor RD curve (bpp, dB), deliberately not a straight line in log-rate.
 ANCHOR_RATE = np.array([0.12, 0.25, 0.45, 0.8, 1.4, 2.3])
@@ -52,6 +52,15 @@ def test_psnr_of_identical_images_is_infinite():
 def test_psnr_respects_peak_for_float_images():
     a = np.zeros((8, 8), np.float64)
     assert psnr(a, a + 0.1, peak=1.0) == pytest.approx(20.0)
+
+
+def test_psnr_of_an_image_taller_than_its_row_chunks_counts_every_row_once():
+    """psnr converts PSNR_ROWS rows at a time; errors in the last, partial chunk must count."""
+    rows = 2 * PSNR_ROWS + 7
+    a = np.zeros((rows, 5, 3), np.uint8)
+    b = a.copy()
+    b[-1] = 10  # 15 of rows·15 samples off by 10
+    assert psnr(a, b) == pytest.approx(10 * math.log10(255**2 / (15 * 100 / (rows * 15))), abs=1e-9)
 
 
 def test_psnr_rejects_different_shapes():

@@ -119,6 +119,27 @@ def test_an_estimated_psnr_lands_psnr_targets_in_two_trials_and_few_estimates(le
     assert len(result.trials) == 2 and len(calls) <= 2
 
 
+def test_an_estimate_beyond_the_end_of_the_scale_is_not_repeated():
+    """A photo far smoother than the prior: its first trial is 10 dB over the goal, and the
+    estimate (which, like the codec's, overstates the PSNR far below its trial) is over the
+    goal even at quality 1. The solve must stop there instead of estimating quality 1 again
+    (each estimate costs a synthesis); an exact trial at quality 1 then re-anchors it."""
+    curve = lambda q: 28.5 + 0.22 * q  # noqa: E731
+    estimated: list[tuple[float, float]] = []
+
+    def estimator(reference: float):
+        def estimate(quality: float) -> float:
+            estimated.append((reference, quality))
+            return curve(quality) + 0.06 * max(0.0, reference - quality)
+
+        return estimate
+
+    result = search_quality(curve, RateTarget("psnr", 30.0), _PRIOR_PSNR, estimator)
+    assert 30.0 <= result.value <= 30.0 + PSNR_TOLERANCE
+    assert estimated[0] == (result.trials[0].quality, 1.0) and result.trials[1].quality == 1.0
+    assert len(set(estimated)) == len(estimated)
+
+
 def test_psnr_search_returns_the_least_quality_that_reaches_the_target():
     curve = lambda q: 22 + 11 * (1 - math.exp(-q / 40))  # noqa: E731 (saturating, like PSNR)
     result = search_quality(curve, RateTarget("psnr", 30.0))

@@ -458,8 +458,8 @@ class FrozenHyperprior:
         means are the reference's scaled by the gain ratio (as :meth:`estimated_bits`), so
         the reconstruction is exact at ``reference_quality``; on 8 validation photos its
         PSNR was within 0.05 dB of the exact one's up to 6 quality steps away, and within
-        0.2 dB at 12. The bins are the reference's shifted by whole bins: an estimate,
-        never for coding.
+        0.2 dB at 12, the larger errors all overstating the PSNR of a lower quality. The
+        bins are the reference's shifted by whole bins: an estimate, never for coding.
 
         Args:
             latent: Output of :meth:`analyse`.
@@ -468,10 +468,13 @@ class FrozenHyperprior:
             quality: The quality to predict.
         """
         rescaling = self._rescaling(reference_quality, quality)
-        everything = slice(None)
-        y_symbols, mean = rescaling.symbols(latent, reference, everything)
-        lower, upper_share = rescaling.bins(reference, everything)
-        bins = np.clip(np.where(upper_share >= 0.5, lower + 1, lower), 0, SCALE_BIN_COUNT - 1).astype(reference.bins.dtype)
+        y_symbols = np.empty(latent.shape, dtype=np.int32)
+        mean = np.empty(latent.shape, dtype=np.float64)
+        bins = np.empty(latent.shape, dtype=reference.bins.dtype)
+        for channels in _channel_steps(latent.shape):  # float64 temporaries a few channels at a time
+            y_symbols[channels], mean[channels] = rescaling.symbols(latent, reference, channels)
+            lower, upper_share = rescaling.bins(reference, channels)
+            bins[channels] = np.clip(np.where(upper_share >= 0.5, lower + 1, lower), 0, SCALE_BIN_COUNT - 1)
         return QuantizedLatents(z_hat=reference.z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
     def _rescaling(self, reference_quality: float, quality: float) -> "_Rescaling":
