@@ -50,13 +50,11 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     Raises:
         ValueError: If the shapes differ.
     """
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    a, b = _same_shape(a, b)
     squared_error = 0.0
     for start in range(0, a.shape[0], PSNR_ROWS):
-        x, y = _as_float_pair(a[start : start + PSNR_ROWS], b[start : start + PSNR_ROWS])
-        squared_error += float(np.sum((x - y) ** 2))
+        rows = slice(start, start + PSNR_ROWS)
+        squared_error += float(np.sum((a[rows].astype(np.float64) - b[rows].astype(np.float64)) ** 2))
     mse = squared_error / a.size
     if mse == 0.0:
         return math.inf
@@ -131,12 +129,18 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     return float(per_channel.mean())
 
 
-def _as_float_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both images as float64 (uint8 arithmetic would wrap around on subtraction)."""
+def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as arrays, refused unless their shapes match."""
     a = np.asarray(a)
     b = np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    return a, b
+
+
+def _as_float_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as float64 (uint8 arithmetic would wrap around on subtraction)."""
+    a, b = _same_shape(a, b)
     return a.astype(np.float64), b.astype(np.float64)
 
 
