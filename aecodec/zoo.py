@@ -134,6 +134,22 @@ def validation_curves(model_id: str) -> dict[str, list[tuple[float, float]]] | N
     return {kind: list(zip(map(float, qualities), map(float, results[key]))) for kind, key in (("bpp", "bpp"), ("psnr", "psnr-rgb"))}
 
 
+def psnr_prior_weights(model_id: str, channels: int) -> np.ndarray | None:
+    """Per-channel weights (``channels``,) that turn :meth:`FrozenHyperprior.rounding_errors`
+    into a predicted MSE (pixels in [0, 1]), as ``benchmarks/psnr_prior.py`` fitted them for
+    the model and recorded the non-zero ones in the manifest; None when it has no fit.
+
+    PSNR searches start from the curve they predict for the image instead of the typical one.
+    """
+    fitted = _manifest().get("models", {}).get(model_id, {}).get("psnr_prior")
+    if not fitted:
+        return None
+    weights = np.zeros(channels)
+    for channel, weight in fitted["channel_weights"].items():
+        weights[int(channel)] = weight
+    return weights
+
+
 def trade_off_range(model_id: str) -> tuple[float, float]:
     """``(lambda_min, lambda_max)``: the rate–distortion trade-offs the codec was trained for,
     at its first and last gain knot, as the manifest records its training config.
