@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aecodec import bitstream, imageio, ratecontrol, zoo
+from aecodec import bitstream, imageio, latent_priors, ratecontrol, zoo
 from aecodec.codecs.frozen import QUALITY_MAX, QUALITY_MIN, CodedLatents, FrozenHyperprior, QuantizedLatents
 from aecodec.errors import FormatError, InputError
 from aecodec.files import read_bytes
@@ -31,14 +31,6 @@ from aecodec.ratecontrol import RateTarget
 # refused before any allocation rather than risking the machine's memory.
 MAX_PIXELS = 64_000_000
 SIZE_BACKOFF = 0.05  # quality step down when a coded file overshoots a size target
-# Where a PSNR search predicts the image's curve: piecewise linear between these qualities
-# (12 rounding passes: 5-7 ms for a 481×321 photo, about 5 % of a compress). Measured on the
-# 24 validation photos, targets 28 / 30 / 32 / 34 dB (69 reachable searches), exact trials and
-# estimates per search: 2.51 and 2.59 starting from the typical curve, 2.25 and 1.96 from the
-# predicted one. Raising the prediction by 0.25-1 dB, so that the first trial falls below the
-# goal and estimates extrapolate upwards, gave 2.14-2.32 and 1.90-2.19: no better.
-PSNR_PRIOR_QUALITIES = (1.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 85.0, 100.0)
-PREDICTED_MSE_FLOOR = 1e-10  # 100 dB: a latent with no rounding error predicts no error
 
 
 def _check_quality(quality: float) -> float:
@@ -63,31 +55,29 @@ def _pad(rgb: np.ndarray, multiple: int) -> np.ndarray:
 
 
 def _prior(model_id: str, target: RateTarget, pixels: int, codec: FrozenHyperprior, latent: np.ndarray) -> ratecontrol.Prior | None:
-    """Where rate control starts and how it steers: for PSNR the curve predicted for this
-    image (:func:`_predicted_psnr_curve`) when the model has the fit for it, else the model's
-    typical curve of ``target``'s kind (sizes from its bpp)."""
-    weights = zoo.psnr_prior_weights(model_id, codec.latent_channels) if target.kind == "psnr" else None
+    """Where rate control starts and how it steers: the curve :mod:`aecodec.latent_priors`
+    predicts for this image when the model has the fit for it, else the model's typical
+    curve (its validation results); for sizes in bytes, otherwise in the target's unit.
+
+    Measured on the 24 validation photos (exact trials / estimates per search): PSNR targets
+    28 / 30 / 32 / 34 dB 2.25 / 1.96 from the predicted curve, 2.51 / 2.59 from the typical
+    one; bpp targets 0.15 / 0.25 / 0.5 / 1 / 1.5 1.89 / 1.47 against 2.19 / 2.73, and none of
+    those 114 searches needed a third trial (24 did from the typical curve). Raising the
+    predicted PSNR curve by 0.25-1 dB, so that the first trial falls below the goal and
+    estimates extrapolate upwards, gave 2.14-2.32 / 1.90-2.19: no better.
+    """
+    weights = zoo.latent_prior_weights(model_id, "psnr" if target.kind == "psnr" else "bits", codec.latent_channels)
+    if weights is not None and target.kind == "psnr":
+        return latent_priors.predicted_psnr(codec, latent, weights)
     if weights is not None:
-        return _predicted_psnr_curve(codec, latent, weights)
+        per_unit = 8.0 if target.kind == "size" else float(pixels)
+        return [(quality, bits / per_unit) for quality, bits in latent_priors.predicted_bits(codec, latent, weights)]
     curves = zoo.validation_curves(model_id)
     if curves is None:
         return None
     if target.kind == "size":
         return [(quality, rate * pixels / 8) for quality, rate in curves["bpp"]]
     return curves[target.kind]
-
-
-def _predicted_psnr_curve(codec: FrozenHyperprior, latent: np.ndarray, channel_weights: np.ndarray) -> ratecontrol.Prior:
-    """This image's PSNR at :data:`PSNR_PRIOR_QUALITIES`, predicted from its latent's rounding
-    errors (:meth:`FrozenHyperprior.rounding_errors`) weighted by the model's fit.
-
-    On the validation photos the prediction is off by 0.59 dB in the median, the typical
-    curve by 2.45 dB (``benchmarks/psnr_prior.py``), so the first trial lands nearer the goal
-    and the estimates the search then steers on are made closer to where they are used.
-    """
-    mse = codec.rounding_errors(latent, PSNR_PRIOR_QUALITIES) @ channel_weights
-    predicted = -10 * np.log10(np.maximum(mse, PREDICTED_MSE_FLOOR))
-    return [(quality, float(value)) for quality, value in zip(PSNR_PRIOR_QUALITIES, predicted)]
 
 
 def compress(
@@ -115,8 +105,8 @@ def compress(
             (:mod:`aecodec.codecs.refine`; needs torch): 0 codes g_a's latent as it is, more
             steps give smaller files at the same quality for proportionally more encoding
             time. With a target, the latent is refined once, at the quality the search
-            tries first (where the model's validation curve, or for PSNR the image's
-            predicted curve, meets the target), and the search runs on it.
+            tries first (where the curve predicted for the image meets the target), and the
+            search runs on it.
 
     Raises:
         InputError: Bad image, quality or step count, or a target no quality can meet.

@@ -26,9 +26,11 @@ a synthesis without the hyper-decoder and context model, half a trial; within 0.
 to 6 quality steps away), so a solve takes few and stops closer to the goal than the
 accepted band's half-width. Far below its trial the PSNR estimate runs high (up to 0.2 dB
 a dozen steps down on validation photos, 2.7 dB fifty steps down on a very smooth one),
-so a search whose first trial is far above its goal takes a third exact trial or more. The
-PSNR curve the pipeline predicts for each image (0.6 dB off in the median, where the typical
-curve is 2.5 dB off) puts most first trials near enough for the estimate to be accurate.
+so a search whose first trial is far above its goal takes a third exact trial or more; the
+bits estimate likewise overstates how much the bits change over a dozen steps or more. The
+curves the pipeline predicts for each image from its latent (:mod:`aecodec.latent_priors`,
+a few percent of a compress) put most first trials near enough for the estimates to be
+accurate.
 
 Acceptance, per target kind:
 

@@ -134,14 +134,15 @@ def validation_curves(model_id: str) -> dict[str, list[tuple[float, float]]] | N
     return {kind: list(zip(map(float, qualities), map(float, results[key]))) for kind, key in (("bpp", "bpp"), ("psnr", "psnr-rgb"))}
 
 
-def psnr_prior_weights(model_id: str, channels: int) -> np.ndarray | None:
-    """Per-channel weights (``channels``,) that turn :meth:`FrozenHyperprior.rounding_errors`
-    into a predicted MSE (pixels in [0, 1]), as ``benchmarks/psnr_prior.py`` fitted them for
-    the model and recorded the non-zero ones in the manifest; None when it has no fit.
+def latent_prior_weights(model_id: str, kind: str, channels: int) -> np.ndarray | None:
+    """Per-channel weights (``channels``,) that turn the latent's rounding errors (``kind``
+    ``"psnr"``) or channel entropies (``"bits"``) into a predicted MSE or file size
+    (:mod:`aecodec.latent_priors`), as ``benchmarks/latent_priors.py`` fitted them for the
+    model and recorded the non-zero ones in the manifest; None when it has no fit.
 
-    PSNR searches start from the curve they predict for the image instead of the typical one.
+    Rate control starts from the curve they predict for the image instead of the typical one.
     """
-    fitted = _manifest().get("models", {}).get(model_id, {}).get("psnr_prior")
+    fitted = _manifest().get("models", {}).get(model_id, {}).get("latent_priors", {}).get(kind)
     if not fitted:
         return None
     weights = np.zeros(channels)

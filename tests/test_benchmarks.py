@@ -149,7 +149,7 @@ def test_capacity_benchmark_compares_quality_100_with_the_unquantized_autoencode
     assert [row["image"] for row in rows] == sorted(path.name for path in images.iterdir())
 
 
-def test_psnr_prior_fit_predicts_its_photos_and_records_the_weights(tmp_path, monkeypatch):
+def test_latent_priors_fit_predicts_its_photos_and_records_the_weights(tmp_path, monkeypatch):
     from aecodec import zoo
 
     train, val = tmp_path / "train", tmp_path / "val"
@@ -157,20 +157,21 @@ def test_psnr_prior_fit_predicts_its_photos_and_records_the_weights(tmp_path, mo
     write_photos(val, count=2, size=(80, 64), seed=7)
     weights = tmp_path / "weights"  # a copy of the manifest beside the shipped weights file
     weights.mkdir()
-    shipped = zoo.weights_dir()
     model_id = zoo.default_model_id()
     (weights / zoo.entry(model_id).file.name).symlink_to(zoo.entry(model_id).file)
-    (weights / zoo.MANIFEST_NAME).write_text((shipped / zoo.MANIFEST_NAME).read_text())
+    (weights / zoo.MANIFEST_NAME).write_text((zoo.weights_dir() / zoo.MANIFEST_NAME).read_text())
     monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(weights))
     out = tmp_path / "results"
-    with loaded_script(BENCHMARKS / "psnr_prior.py", "psnr_prior_benchmark") as module:
+    with loaded_script(BENCHMARKS / "latent_priors.py", "latent_priors_benchmark") as module:
         module.main(["--train", str(train), "--photos", "3", "--val", str(val), "--backend", "torch", "--out", str(out), "--write-manifest"])
-    result = json.loads((out / f"psnr-prior-{model_id}.json").read_text())
-    fitted = np.array(result["channel_weights"])
-    assert fitted.shape == (zoo.load_codec(model_id, "torch").latent_channels,) and (fitted >= 0).all() and result["channels_used"] > 0
-    assert result["training_error"]["median_abs_db"] < 0.5  # the photos it was fitted on
+    result = json.loads((out / f"latent-priors-{model_id}.json").read_text())
     assert result["fitted_on"]["photos"] == ["photo0.png", "photo1.png", "photo2.png"] and result["validation_photos"] == 2
-    recorded = json.loads((weights / zoo.MANIFEST_NAME).read_text())["models"][model_id]["psnr_prior"]
-    assert recorded["channel_weights"] == {str(c): w for c, w in enumerate(result["channel_weights"]) if w > 0}
+    recorded = json.loads((weights / zoo.MANIFEST_NAME).read_text())["models"][model_id]["latent_priors"]
     zoo._read_manifest.cache_clear()
-    assert np.array_equal(zoo.psnr_prior_weights(model_id, len(fitted)), fitted)
+    channels = zoo.load_codec(model_id, "torch").latent_channels
+    for kind, fits_within in (("psnr", 0.5), ("bits", 0.1)):  # dB, |log ratio| on the photos it was fitted on
+        fitted = np.array(result[kind]["channel_weights"])
+        assert fitted.shape == (channels,) and (fitted >= 0).all() and result[kind]["channels_used"] > 0
+        assert result[kind]["training_error"]["median_abs"] < fits_within
+        assert recorded[kind]["channel_weights"] == {str(c): w for c, w in enumerate(fitted) if w > 0}
+        assert np.array_equal(zoo.latent_prior_weights(model_id, kind, channels), fitted)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import aecodec
-from aecodec import bitstream, pipeline
+from aecodec import bitstream, latent_priors, pipeline
 from aecodec.cli import main
 from aecodec.codecs.frozen import interpolate_gain, low_rate_deadzone, round_symbols
 from aecodec.errors import InputError
@@ -245,32 +245,44 @@ def test_the_estimated_quantization_is_exact_at_its_trial_and_decodes_close_near
 
 
 @pytest.mark.parametrize("quality", [1.0, 8.0, 50.0, 100.0])  # 1 and 8 round with a dead zone
-def test_rounding_errors_are_those_of_the_symbols_rounding_rule(codec, images, quality):
+def test_latent_features_are_those_of_the_symbols_rounding_rule(codec, images, quality):
+    """The features the priors weigh: each channel's mean squared rounding error and the bits
+    of its rounded values under their own histogram, as round_symbols rounds them."""
     latent = codec.analyse(pipeline._pad(images["sample"], codec.stride))
     t = codec.rate_parameter(quality)
     gain = interpolate_gain(codec.log_gain, t).astype(np.float64)
     scaled = latent * gain
     rounded = round_symbols(scaled.copy(), low_rate_deadzone(t))
-    expected = ((rounded - scaled) ** 2).mean(axis=(1, 2)) / gain[:, 0, 0] ** 2
-    assert np.allclose(codec.rounding_errors(latent, [quality])[0], expected, rtol=1e-4, atol=1e-12)
+    expected_errors = ((rounded - scaled) ** 2).mean(axis=(1, 2)) / gain[:, 0, 0] ** 2
+    assert np.allclose(latent_priors.rounding_errors(codec, latent, [quality])[0], expected_errors, rtol=1e-4, atol=1e-12)
+    expected_bits = []
+    for channel in rounded:
+        _, counts = np.unique(channel, return_counts=True)
+        expected_bits.append(-(counts * np.log2(counts / channel.size)).sum())
+    assert np.allclose(latent_priors.rounded_bits(codec, latent, [quality])[0], expected_bits)
 
 
-def test_the_predicted_psnr_curve_follows_the_image_closer_than_the_typical_curve(codec, images):
-    """What a PSNR search starts from: on the sample photo the curve predicted from the
-    latent's rounding errors lies within 1 dB of the exact PSNR, and closer than the model's
+@pytest.mark.parametrize(("kind", "goal"), [("psnr", 30.0), ("bpp", 0.8)])
+def test_the_predicted_curve_follows_the_image_closer_than_the_typical_curve(codec, images, kind, goal):
+    """What rate control starts from: on the sample photo the curve predicted from its latent
+    lies within 1 dB of the exact PSNR, or 15 % of the exact bits, and closer than the model's
     typical curve."""
     from aecodec import zoo
 
-    latent = codec.analyse(pipeline._pad(images["sample"], codec.stride))
+    image = images["sample"]
+    latent = codec.analyse(pipeline._pad(image, codec.stride))
     model_id = zoo.default_model_id()
-    pixels = images["sample"].shape[0] * images["sample"].shape[1]
-    predicted = dict(pipeline._prior(model_id, RateTarget("psnr", 30.0), pixels, codec, latent))
-    typical = dict(zoo.validation_curves(model_id)["psnr"])
+    predicted = pipeline._prior(model_id, RateTarget(kind, goal), image.shape[0] * image.shape[1], codec, latent)
+    typical = zoo.validation_curves(model_id)[kind]
     for quality in (10.0, 40.0, 85.0):
-        exact = _reconstruction_psnr(codec, images["sample"], codec.quantize(latent, quality), quality)
-        error = predicted[quality] - exact
-        typical_error = np.interp(quality, list(typical), list(typical.values())) - exact
-        assert abs(error) <= 1.0 and abs(error) < abs(typical_error)
+        if kind == "psnr":
+            exact, tolerance = _reconstruction_psnr(codec, image, codec.quantize(latent, quality), quality), 1.0
+            error, typical_error = (np.interp(quality, *zip(*curve)) - exact for curve in (predicted, typical))
+        else:
+            data = aecodec.compress(image, quality=quality, backend="torch")
+            exact, tolerance = 8 * len(data) / (image.shape[0] * image.shape[1]), math.log(1.15)
+            error, typical_error = (math.log(np.interp(quality, *zip(*curve)) / exact) for curve in (predicted, typical))
+        assert abs(error) <= tolerance and abs(error) < abs(typical_error)
 
 
 # --- bit maps ---------------------------------------------------------------------------

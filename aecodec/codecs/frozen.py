@@ -28,7 +28,7 @@ qualities a rate search tries (:meth:`FrozenHyperprior.quantize`).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -238,7 +238,7 @@ class _Rescaling:
         return lower, np.where(floored, 0.0, bin_shift - whole_shift)
 
 
-def _channel_steps(shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
+def channel_steps(shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
     """Slices of the channels of a (C, H, W) latent of about :data:`INFORMATION_ELEMENTS`
     elements each (divided among ``tables`` lookups per element)."""
     step = max(1, INFORMATION_ELEMENTS // (tables * shape[1] * shape[2]))
@@ -424,41 +424,9 @@ class FrozenHyperprior:
         """
         z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape)).sum(axis=0)
         y_bits = np.zeros(quantized.y_symbols.shape[1:], dtype=np.float64)
-        for channels in _channel_steps(quantized.y_symbols.shape):
+        for channels in channel_steps(quantized.y_symbols.shape):
             y_bits += self.y_coder.tables.information(quantized.y_symbols[channels], quantized.bins[channels]).sum(axis=0)
         return z_bits, y_bits
-
-    def rounding_errors(self, latent: np.ndarray, qualities: Sequence[float]) -> np.ndarray:
-        """Mean squared rounding error of every latent channel at every quality, rounded
-        without the entropy model's means: ``(len(qualities), M)``, in the latent's own units.
-
-        Why: a PSNR search wants to know, before its first trial, about where this image's
-        PSNR meets the target, and the model's typical curve misses an image's PSNR by 2.5 dB
-        in the median. The decoded image's error grows with the latent's rounding error, and
-        rounding y·gain to whole numbers with the quality's dead zone, without the means
-        (no hyper-decoder, no context model), takes a few elementwise passes per quality
-        (about 0.5 ms per quality for a 481×321 photo). A per-channel weighting fitted per model
-        (:func:`aecodec.zoo.psnr_prior_weights`, by ``benchmarks/psnr_prior.py``) turns the
-        errors into a predicted MSE.
-
-        Args:
-            latent: Output of :meth:`analyse`.
-            qualities: The qualities to round at.
-        """
-        gains = [interpolate_gain(self.log_gain, self.rate_parameter(quality)) for quality in qualities]
-        deadzones = [low_rate_deadzone(self.rate_parameter(quality)) for quality in qualities]
-        errors = np.empty((len(qualities), latent.shape[0]))
-        for channels in _channel_steps(latent.shape):  # a few channels at a time: stays in cache
-            block = latent[channels]
-            scaled, error = np.empty_like(block), np.empty_like(block)
-            for row, (gain, deadzone) in enumerate(zip(gains, deadzones)):
-                np.multiply(block, gain[channels], out=scaled)
-                np.copyto(error, scaled)
-                round_in_place(error, deadzone)
-                error -= scaled
-                error *= error
-                errors[row, channels] = error.mean(axis=(1, 2), dtype=np.float64) / gain[channels, 0, 0].astype(np.float64) ** 2
-        return errors
 
     def estimated_bits(self, latent: np.ndarray, reference: QuantizedLatents, reference_quality: float, quality: float) -> float:
         """Bits of ``latent`` at ``quality``, predicted from its exact quantization at ``reference_quality``.
@@ -482,7 +450,7 @@ class FrozenHyperprior:
         rescaling = self._rescaling(reference_quality, quality)
         tables = self.y_coder.tables
         bits = float(self.z_coder.tables.information(reference.z_hat, self._z_table_index(reference.z_hat.shape)).sum())
-        for channels in _channel_steps(latent.shape, tables=2):
+        for channels in channel_steps(latent.shape, tables=2):
             symbols, _ = rescaling.symbols(latent, reference, channels)
             lower, upper_share = rescaling.bins(reference, channels)
             lower_bits, upper_bits = tables.information(symbols[None], np.clip(np.stack([lower, lower + 1]), 0, SCALE_BIN_COUNT - 1))
@@ -510,7 +478,7 @@ class FrozenHyperprior:
         y_symbols = np.empty(latent.shape, dtype=np.int32)
         mean = np.empty(latent.shape, dtype=np.float64)
         bins = np.empty(latent.shape, dtype=reference.bins.dtype)
-        for channels in _channel_steps(latent.shape):  # float64 temporaries a few channels at a time
+        for channels in channel_steps(latent.shape):  # float64 temporaries a few channels at a time
             y_symbols[channels], mean[channels] = rescaling.symbols(latent, reference, channels)
             lower, upper_share = rescaling.bins(reference, channels)
             bins[channels] = np.clip(np.where(upper_share >= 0.5, lower + 1, lower), 0, SCALE_BIN_COUNT - 1)
