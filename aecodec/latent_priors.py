@@ -59,7 +59,11 @@ def rounding_errors(codec: FrozenHyperprior, latent: np.ndarray, qualities: Sequ
 
 def rounded_bits(codec: FrozenHyperprior, latent: np.ndarray, qualities: Sequence[float]) -> np.ndarray:
     """Bits of every channel at every quality under its own histogram of rounded values
-    (n·log2 n − Σ count·log2 count): ``(len(qualities), M)``."""
+    (n·log2 n − Σ count·log2 count): ``(len(qualities), M)``.
+
+    The histograms are small: even uniform noise and black-and-white pixel noise keep |y·gain|
+    under 70 at quality 100.
+    """
     bits = np.empty((len(qualities), latent.shape[0]))
     for row, channels, _, rounded, _ in _rounded(codec, latent, qualities):
         count, elements = rounded.shape[0], rounded[0].size
