@@ -15,7 +15,7 @@ from aecodec.cli import main
 from aecodec.codecs.frozen import interpolate_gain, low_rate_deadzone, round_symbols
 from aecodec.errors import InputError
 from aecodec.metrics import psnr
-from aecodec.ratecontrol import BPP_AIM, BPP_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, RateTarget, parse_size, search_quality
+from aecodec.ratecontrol import BPP_AIM, BPP_TOLERANCE, PSNR_SETTLE_QUALITIES, PSNR_SETTLE_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, RateTarget, parse_size, search_quality
 from conftest import synthetic_photo
 
 
@@ -146,6 +146,22 @@ def test_psnr_search_returns_the_least_quality_that_reaches_the_target():
     result = search_quality(curve, RateTarget("psnr", 30.0))
     assert 30.0 <= result.value <= 30.0 + PSNR_TOLERANCE
     assert curve(result.quality - 0.1) < 30.0 + PSNR_TOLERANCE
+
+
+@pytest.mark.parametrize("jump", [0.08, 0.15])
+def test_a_psnr_band_no_quality_hits_is_settled_near_enough(jump):
+    """A PSNR curve that jumps over the accepted band at quality 40: once trials on both sides
+    lie within PSNR_SETTLE_QUALITIES, the upper one is taken if it is within
+    PSNR_SETTLE_TOLERANCE; otherwise the bracket is narrowed to the 0.1 quality step."""
+    curve = lambda q: 30.0 + jump + 0.1 * (q - 40) if q >= 40 else 29.99 - 0.1 * (40 - q)  # noqa: E731
+    result = search_quality(curve, RateTarget("psnr", 30.0))
+    below = max(t.quality for t in result.trials if t.value < 30.0)
+    assert result.value >= 30.0 and result.trials[-1].quality in (result.quality, below)
+    if jump <= PSNR_SETTLE_TOLERANCE:
+        assert result.value <= 30.0 + PSNR_SETTLE_TOLERANCE and result.quality - below <= PSNR_SETTLE_QUALITIES
+        assert result.quality - below > 0.1  # settled before the bracket closed
+    else:
+        assert result.quality - below <= 0.1 + 1e-9
 
 
 def test_unreachable_targets_name_the_reachable_end():
