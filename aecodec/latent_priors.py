@@ -2,8 +2,9 @@
 
 Why: rate control (:mod:`aecodec.ratecontrol`) starts where a curve meets the target and
 steers along its shape. The model's typical curve misses an image's PSNR by 2.5 dB and its
-bits by about a third in the median (validation photos), so the first exact trial lands far from the
-goal, where the estimates made from it are least accurate, and many searches need a third.
+bits by about a third in the median (validation photos), so the first exact trial lands far
+from the goal, where the estimates made from it are least accurate, and many searches need
+a third.
 
 Both curves follow from the latent rounded *without* the entropy model's means, at the
 quality's gains and dead zone: no hyper-decoder, no context model, a few elementwise passes

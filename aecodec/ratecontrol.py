@@ -4,8 +4,8 @@ Quality is continuous (hundredths) and file size and PSNR grow monotonically wit
 the search is a safeguarded root finder on a bracket of qualities. Values are compared on a
 scale where they are nearly linear in quality (log bits for sizes, dB for PSNR), and steps
 follow a steering curve — the model's typical curve for the kind (its validation results),
-a curve the caller predicted for this image (:func:`aecodec.pipeline.compress` does for
-PSNR), or a straight line without one — shifted onto the first measurement and then mapped
+a curve the caller predicted for this image (:func:`aecodec.pipeline.compress` does), or
+a straight line without one — shifted onto the first measurement and then mapped
 affinely onto two (the bracket, once one exists): an image's curve is seldom the typical
 one, but it is usually that curve shifted and stretched, so the fit takes fewer trials
 than a straight secant where the PSNR curve bends. A step that would leave the bracket is
@@ -29,10 +29,10 @@ a dozen steps down on validation photos, 2.7 dB fifty steps down on a very smoot
 so a search whose first trial is far above its goal takes a third exact trial or more
 (scaling estimated drops up by 5 or 8 % to undo that took more trials, 2.35 and 2.45 exact
 trials per search on the validation photos against 2.25: the bias varies from 3 to 16 %
-between photos); the bits estimate likewise overstates how much the bits change over a dozen steps or more. The
-curves the pipeline predicts for each image from its latent (:mod:`aecodec.latent_priors`,
-a few percent of a compress) put most first trials near enough for the estimates to be
-accurate.
+between photos); the bits estimate likewise overstates how much the bits change over a
+dozen steps or more. The curves the pipeline predicts for each image from its latent
+(:mod:`aecodec.latent_priors`, a few percent of a compress) put most first trials near
+enough for the estimates to be accurate.
 
 Acceptance, per target kind:
 
