@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -31,6 +33,7 @@ from aecodec.ratecontrol import RateTarget
 # refused before any allocation rather than risking the machine's memory.
 MAX_PIXELS = 64_000_000
 SIZE_BACKOFF = 0.05  # quality step down when a coded file overshoots a size target
+T = TypeVar("T")
 
 
 def _check_quality(quality: float) -> float:
@@ -128,13 +131,8 @@ def compress(
     if target is None:
         return _container(prepared, model_id, quality, codec.encode(codec.quantize(latent, quality)))
     record_length = len(ratecontrol.pack_record(target, 0.0))  # every record has this length
-    last: dict[float, QuantizedLatents] = {}  # only the latest trial: latents can be large
-
-    def quantize(trial_quality: float) -> QuantizedLatents:
-        if trial_quality not in last:
-            last.clear()
-            last[trial_quality] = codec.quantize(latent, trial_quality)
-        return last[trial_quality]
+    quantize = _latest_only(lambda trial_quality: codec.quantize(latent, trial_quality))
+    stream_bits = _latest_only(lambda trial_quality: codec.information(quantize(trial_quality)))  # measure and estimator both cost the trial
 
     # Trials estimate the file size from the ideal code lengths (the range coder adds at most
     # a word per stream) instead of range coding; only the chosen quality is coded.
@@ -155,14 +153,14 @@ def compress(
     def measure(trial_quality: float) -> float:
         if target.kind == "psnr":
             return decoded_psnr(quantize(trial_quality), trial_quality)
-        return value_of_size(file_bytes(codec.information(quantize(trial_quality))))
+        return value_of_size(file_bytes(stream_bits(trial_quality)))
 
     def estimator(trial_quality: float) -> ratecontrol.Estimate:
         reference = quantize(trial_quality)  # the trial just measured: still cached
         if target.kind == "psnr":
             return lambda other: decoded_psnr(codec.estimated_quantization(latent, reference, trial_quality, other), other)
-        stream_bits = codec.information(reference)
-        flush = file_bytes(stream_bits) - framing - sum(bits.sum() for bits in stream_bits) / 8  # so the estimate is exact here
+        trial_bits = stream_bits(trial_quality)
+        flush = file_bytes(trial_bits) - framing - sum(bits.sum() for bits in trial_bits) / 8  # so the estimate is exact here
         return lambda other: value_of_size(framing + flush + codec.estimated_bits(latent, reference, trial_quality, other) / 8)
 
     result = ratecontrol.search_quality(measure, target, prior, estimator)
@@ -180,6 +178,20 @@ def compress(
     else:
         reached = size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
     return _container(prepared, model_id, quality, coded, ratecontrol.pack_record(target, reached))
+
+
+def _latest_only(function: Callable[[float], T]) -> Callable[[float], T]:
+    """``function`` remembering its result for the latest argument only: a rate search asks
+    for the same trial several times, and a trial's latents can be large."""
+    latest: dict[float, T] = {}
+
+    def remembered(argument: float) -> T:
+        if argument not in latest:
+            latest.clear()
+            latest[argument] = function(argument)
+        return latest[argument]
+
+    return remembered
 
 
 def _container(prepared: imageio.PreparedImage, model_id: str, quality: float, coded: CodedLatents, rate_target: bytes | None = None) -> bytes:

@@ -15,8 +15,8 @@ module knows nothing of images and is tested on plain functions.
 
 A caller that can also *estimate* the image's value at any quality from its latest exact
 trial, for less than a trial costs, passes an :data:`Estimate` factory, and steps then
-follow this image's own curve instead of the typical one: the estimate, exact at the trial
-it was made from, is solved for the goal (secant steps, the first along the typical curve)
+follow this image's own curve instead of the steering curve: the estimate, exact at the
+trial it was made from, is solved for the goal (secant steps, the first along the steering curve)
 and the next exact trial goes there, landing within the estimate's error. For bpp and size
 targets the estimate is the bits of the latent re-rounded against the trial's rescaled entropy
 parameters (:meth:`FrozenHyperprior.estimated_bits`, ~1/15 of a trial; under 2 % off for
