@@ -2,8 +2,9 @@
 
 A folder run walks the input tree, mirrors it under the output folder (default: the input
 folder itself, outputs beside their sources), and names each output as a single-file run
-would (``photo.png`` → ``photo.aec``). It skips outputs that exist unless ``--force``, so an
-interrupted batch resumes where it stopped; runs ``--jobs N`` files at a time in worker
+would (``photo.png`` → ``photo.aec`` → ``photo.decoded.png``), never as its source. It skips
+outputs that exist unless ``--force``, and never takes a file named like its own outputs
+(``photo.restored.png``) as an input, so an interrupted batch resumes where it stopped; runs ``--jobs N`` files at a time in worker
 processes; and returns one :class:`Outcome` per file, so one bad file never stops the batch
 and the summary can say what failed and why.
 """
@@ -50,8 +51,9 @@ class Outcome:
 def plan(source_dir: Path, output_dir: Path | None, suffixes: frozenset[str], output_suffix: str) -> list[Job]:
     """Jobs for every file below ``source_dir`` whose suffix is in ``suffixes``, in path order.
 
-    Outputs below ``source_dir`` that a previous run wrote are never taken as inputs when the
-    output folder is a separate folder inside the input tree.
+    Outputs that a previous run wrote are never taken as inputs: neither files below a
+    separate output folder inside the input tree, nor files whose names end in
+    ``output_suffix`` (``photo.restored.png`` beside ``photo.png``).
 
     Raises:
         InputError: ``source_dir`` is not a folder, or two inputs would write the same output
@@ -63,7 +65,7 @@ def plan(source_dir: Path, output_dir: Path | None, suffixes: frozenset[str], ou
     excluded = output_dir.resolve() if output_dir.resolve() != source_dir.resolve() else None
     jobs, claimed = [], {}
     for path in sorted(source_dir.rglob("*")):
-        if not path.is_file() or path.suffix.lower() not in suffixes:
+        if not path.is_file() or path.suffix.lower() not in suffixes or path.name.endswith(output_suffix):
             continue
         if excluded is not None and excluded in path.resolve().parents:
             continue
@@ -152,15 +154,22 @@ def restore_file(job: Job, force: bool, task: str, sigma: float | None, backend:
     return _written_size(job.output)
 
 
-def summary(outcomes: list[Outcome]) -> list[str]:
-    """Lines of the end-of-batch report: counts, bytes in and out, ratio, then each failure."""
+def summary(outcomes: list[Outcome], compression: bool = False) -> list[str]:
+    """Lines of the end-of-batch report: counts, bytes in and out, then each failure.
+
+    Args:
+        compression: The outputs are compressed files, so the report adds the compression
+            ratio (bytes in over bytes out); for decoded or restored images it would mean
+            nothing.
+    """
     done = [o for o in outcomes if o.status == "done"]
     skipped = sum(o.status == "skipped" for o in outcomes)
     failed = [o for o in outcomes if o.status == "failed"]
     bytes_in, bytes_out = sum(o.bytes_in for o in done), sum(o.bytes_out for o in done)
-    ratio = f", ratio {bytes_in / bytes_out:.2f}:1" if bytes_out else ""
+    ratio = f", ratio {bytes_in / bytes_out:.2f}:1" if compression and bytes_out else ""
+    files = "file" if len(outcomes) == 1 else "files"
     lines = [
-        f"{len(outcomes)} files: {len(done)} done, {skipped} skipped (output exists; --force redoes them), {len(failed)} failed",
+        f"{len(outcomes)} {files}: {len(done)} done, {skipped} skipped (output exists; --force redoes them), {len(failed)} failed",
         f"bytes in {bytes_in:,}, bytes out {bytes_out:,}{ratio}",
     ]
     lines += [f"failed: {o.job.source}: {o.reason}" for o in failed]

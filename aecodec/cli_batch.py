@@ -22,8 +22,7 @@ def run_folder(source: Path, output: Path | None, suffixes: frozenset[str], outp
         work: One of :mod:`aecodec.batch`'s ``*_file`` functions; ``options`` are its
             keyword arguments.
     """
-    if output is not None and output.exists() and not output.is_dir():
-        raise click.UsageError(f"-o {output}: for a folder input, the output must be a folder")
+    _check_output_folder(output)
     planned = batch.plan(source, output, suffixes, output_suffix)
     outcomes = []
     with click.progressbar(length=len(planned), label=f"{source}", file=sys.stderr, hidden=quiet or not planned) as bar:
@@ -32,9 +31,22 @@ def run_folder(source: Path, output: Path | None, suffixes: frozenset[str], outp
             bar.update(1)
     failed = [o for o in outcomes if o.status == "failed"]
     if not quiet or failed:
-        for line in batch.summary(outcomes):
+        for line in batch.summary(outcomes, compression=output_suffix in batch.CONTAINER_SUFFIXES):
             click.echo(line, err=True)
     if not planned:
         click.echo(f"Warning: no files to process in {source}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _check_output_folder(output: Path | None) -> None:
+    """Refuse an ``-o`` that is, or is named like, a file: a folder input writes a folder.
+
+    A missing ``-o`` ending in an image or .aec extension is a file name given by mistake
+    (``-o out.aec``), which would otherwise become a folder of that name.
+    """
+    if output is None:
+        return
+    named_like_a_file = output.suffix.lower() in batch.IMAGE_SUFFIXES | batch.CONTAINER_SUFFIXES
+    if (output.exists() and not output.is_dir()) or (not output.exists() and named_like_a_file):
+        raise click.UsageError(f"-o {output}: for a folder input, the output must be a folder (not a file name)")

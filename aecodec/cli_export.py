@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli_support import handles_errors
-from aecodec.errors import AecodecError, InputError
+from aecodec.cli_support import extras_missing, handles_errors
+from aecodec.errors import InputError
 
 
 @click.command("export")
@@ -36,7 +36,7 @@ def export_command(model_id: str | None, out: Path | None, force: bool, quiet: b
     try:
         from aecodec.runtime.onnx_export import export_model
     except ImportError as exc:
-        raise AecodecError(f"aecodec export needs torch and onnx: {exc}") from exc
+        raise extras_missing("export", exc) from exc
     model_ids = [zoo.entry(model_id).model_id] if model_id else [entry.model_id for entry in zoo.models() + zoo.heads()]
     for current in model_ids:
         folder = out / current if out is not None else onnx_files.onnx_dir(current)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli_support import backend_option, handles_errors
+from aecodec.cli_support import FiniteFloatRange, backend_option, handles_errors
 from aecodec.errors import AecodecError, InputError
 from aecodec.files import write_atomic
 
@@ -23,7 +23,7 @@ OUTLIER_RATIO = 1.5  # flagged when bpp is this many times above (or below) the 
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--map", "map_path", type=click.Path(path_type=Path), help="Write the bit-allocation map over the image to this PNG.")
 @click.option("--rank", is_flag=True, help="SOURCE is a folder: list its images by bits per pixel relative to the median.")
-@click.option("-q", "--quality", type=click.FloatRange(1, 100), default=75.0, show_default=True, help="Quality at which images (not .aec files) are coded.")
+@click.option("-q", "--quality", type=FiniteFloatRange(1, 100), default=75.0, show_default=True, help="Quality at which images (not .aec files) are coded.")
 @backend_option
 @click.option("--force", is_flag=True, help="Overwrite the --map file if it exists.")
 @handles_errors
@@ -40,9 +40,7 @@ def inspect_command(source: Path, map_path: Path | None, rank: bool, quality: fl
         raise InputError(f"{map_path} already exists (use --force to overwrite)")
     import numpy as np
 
-    from aecodec import pipeline
-
-    bit_map = pipeline.bit_map(source, quality=quality, backend=backend)
+    bit_map = _bit_map(source, quality, backend)
     bits = bit_map.bits
     height, width = bits.shape
     click.echo(f"{source}: {width}×{height}, quality {bit_map.quality:g}, latent bits {bits.sum():,.0f} ({bits.mean():.4f} bpp)")
@@ -55,16 +53,29 @@ def inspect_command(source: Path, map_path: Path | None, rank: bool, quality: fl
         click.echo(f"map → {map_path}")
 
 
-def _rank(folder: Path, quality: float, backend: str) -> None:
-    """Print every image of ``folder`` (recursively) by bpp relative to the folder's median."""
+def _bit_map(source: Path, quality: float, backend: str):
+    """:func:`aecodec.pipeline.bit_map` of a file; one that is neither an .aec file nor an
+    image is refused with a message that says both were expected."""
+    from PIL import UnidentifiedImageError
+
     from aecodec import pipeline
 
+    try:
+        return pipeline.bit_map(source, quality=quality, backend=backend)
+    except InputError as exc:
+        if isinstance(exc.__cause__, UnidentifiedImageError):  # not an image, and had no .aec signature
+            raise InputError(f"{source} is neither an .aec file nor an image Pillow can read") from exc
+        raise
+
+
+def _rank(folder: Path, quality: float, backend: str) -> None:
+    """Print every image of ``folder`` (recursively) by bpp relative to the folder's median."""
     if not folder.is_dir():
         raise InputError(f"--rank needs a folder, {folder} is not one")
     rows, failures = [], []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
-            bit_map = pipeline.bit_map(path, quality=quality, backend=backend)
+            bit_map = _bit_map(path, quality, backend)
         except AecodecError as exc:
             failures.append((path, str(exc)))
             continue

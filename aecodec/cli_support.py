@@ -1,4 +1,4 @@
-"""What every CLI command shares: error reporting, the backend option, image outputs.
+"""What every CLI command shares: error reporting, option types, the backend option, outputs.
 
 aecodec's exceptions print as one line ``Error: …`` with exit status 1, and warnings as
 ``Warning: …``, never as a traceback.
@@ -7,6 +7,8 @@ aecodec's exceptions print as one line ``Error: …`` with exit status 1, and wa
 from __future__ import annotations
 
 import functools
+import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -43,6 +45,11 @@ def handles_errors(command: Callable) -> Callable:
     return wrapper
 
 
+def extras_missing(command: str, exc: ImportError) -> AecodecError:
+    """The error for a command that needs the training extras (torch, onnx) in an install without them."""
+    return AecodecError(f"aecodec {command} needs torch and the [train] extras ({exc}): pip install torch, then pip install 'aecodec[train]'")
+
+
 backend_option = click.option(
     "--backend",
     type=click.Choice(["auto", "onnx", "torch"]),
@@ -53,9 +60,34 @@ backend_option = click.option(
 """The ``--backend`` option every command that runs a network takes."""
 
 
-def refuse_existing(output: Path, force: bool) -> None:
-    """Refuse to start a command whose output exists, unless ``--force``."""
-    if not is_stdio(output) and output.exists() and not force:
+class FiniteFloatRange(click.FloatRange):
+    """click's ``FloatRange`` that also refuses nan and infinities, as a usage error (exit 2)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def check_output(source: Path, output: Path, force: bool) -> None:
+    """Refuse, before any work is done, an output the command must not write.
+
+    Refused: standard output when it is a terminal (binary data would garble it; gzip and
+    zstd refuse too), the input file itself (even with ``--force``: a result never replaces
+    its source), and an existing file unless ``--force``.
+    """
+    if is_stdio(output):
+        if sys.stdout.isatty():
+            raise InputError("not writing binary data to a terminal: redirect standard output (> FILE) or give -o FILE")
+        return
+    if not output.exists():
+        return
+    if not is_stdio(source) and source.exists() and os.path.samefile(source, output):
+        raise InputError(f"{output} is the input file; give another output name with -o")
+    if not force:
         raise InputError(f"{output} already exists (use --force to overwrite)")
 
 

@@ -3,9 +3,10 @@
 A command never leaves a half-written file behind and never replaces an existing file
 unless asked to with ``--force``: output is written to a temporary file in the target's
 folder and then moved into place in one step (``os.replace`` with ``--force``, otherwise
-``os.link``, which fails if the target appeared in the meantime). Every OS error becomes a
-one-line :class:`~aecodec.errors.InputError` naming the cause. ``-`` stands for standard
-input or output, so commands work in pipes.
+``os.link``, which fails if the target appeared in the meantime). A new output gets the
+permissions any new file gets under the user's umask; a replaced one keeps its own. Every OS
+error becomes a one-line :class:`~aecodec.errors.InputError` naming the cause. ``-`` stands
+for standard input or output, so commands work in pipes.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import errno
 import io
 import os
+import secrets
+import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -81,7 +83,7 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], force: bool) -> 
         raise InputError(f"{path} is a directory")
     tmp_name = None
     try:
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        handle, tmp_name = _create_temporary(path, force)
         with os.fdopen(handle, "wb") as out:
             write(out)
             out.flush()
@@ -99,6 +101,30 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], force: bool) -> 
     finally:
         if tmp_name is not None and os.path.exists(tmp_name):
             os.unlink(tmp_name)
+
+
+def _create_temporary(path: Path, force: bool) -> tuple[int, str]:
+    """Open a new temporary file beside ``path`` for writing: its descriptor and name.
+
+    It is created with mode 0666 less the umask, as any tool creates a new file (unlike
+    ``tempfile.mkstemp``, whose private 0600 would carry over to the output); with ``force``
+    and an existing ``path`` it takes that file's permissions, as a file written over would.
+    """
+    while True:
+        name = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue  # a name another writer drew: draw again
+    if force and path.exists():
+        try:
+            os.fchmod(handle, stat.S_IMODE(path.stat().st_mode))
+        except OSError:
+            os.close(handle)
+            os.unlink(name)
+            raise
+    return handle, name
 
 
 def read_bytes(path: Path) -> bytes:

@@ -10,7 +10,7 @@ curves without a footnote.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -22,9 +22,13 @@ _WIN_SIZE = 11
 _WIN_SIGMA = 1.5
 _K1 = 0.01
 _K2 = 0.03
-# Rows of an image converted to float64 at a time by psnr: whole float64 copies of a 50 MP
-# photo would take 1.2 GB each, and rate control measures PSNR at every trial.
-PSNR_ROWS = 256
+MS_SSIM_MIN_SIDE = _WIN_SIZE  # the shortest side one 11-tap window fits in
+# Samples (rows × columns × channels) converted to float64 at a time by psnr and, at every
+# scale, by ms_ssim: whole float64 copies of a 50 MP photo take 1.2 GB each, and MS-SSIM's
+# moment maps need several of them, so both metrics stream the image in bands of whole rows
+# (small ones: MS-SSIM's working set then stays in cache, which outweighs the window rows
+# each band repeats).
+BAND_SAMPLES = 1 << 18
 
 
 # --------------------------------------------------------------------------------------
@@ -37,6 +41,8 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
 
     The MSE is taken over every sample of every channel at once (``PSNR-RGB`` in CompressAI's
     terms), not averaged per channel, because that is what the codec literature reports.
+    Rows are converted to float64 a band at a time (:data:`BAND_SAMPLES`), so an image of
+    any size costs a few megabytes beyond its own arrays.
 
     Args:
         a: Reference image, (H, W) or (H, W, C), uint8 or float.
@@ -52,8 +58,7 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     """
     a, b = _same_shape(a, b)
     squared_error = 0.0
-    for start in range(0, a.shape[0], PSNR_ROWS):
-        rows = slice(start, start + PSNR_ROWS)
+    for rows in _row_bands(a):
         squared_error += float(np.sum((a[rows].astype(np.float64) - b[rows].astype(np.float64)) ** 2))
     mse = squared_error / a.size
     if mse == 0.0:
@@ -84,6 +89,11 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     is still a weighted geometric mean in [0, 1]; with one scale it is plain SSIM. Values from
     images below 161 px are therefore not strictly comparable with 5-scale MS-SSIM.
 
+    Memory: every scale is computed in bands of whole rows (:data:`BAND_SAMPLES` samples),
+    each scale passing its pooled rows on to the next as they are ready, so no float copy of
+    a whole scale ever exists. The maps are the whole image's, element for element; only
+    the order in which their means are summed differs.
+
     Args:
         a: Reference image, (H, W, C) or (H, W), uint8 or float.
         b: Distorted image of the same shape.
@@ -95,18 +105,13 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
 
     Raises:
         ValueError: If the shapes differ or the shorter side is 10 px or less (not even one
-            11-tap window fits).
+            11-tap window fits: :data:`MS_SSIM_MIN_SIDE`).
     """
-    x, y = _as_float_pair(a, b)
-    if x.ndim == 2:
-        x, y = x[..., None], y[..., None]
-    if x.ndim != 3:
+    a, b = _same_shape(a, b)
+    if a.ndim not in (2, 3):
         raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {a.shape}")
-    # Channels first: the spatial axes are then the last two, as in the torch reference.
-    x = np.ascontiguousarray(np.moveaxis(x, -1, 0))
-    y = np.ascontiguousarray(np.moveaxis(y, -1, 0))
-
-    levels = _ms_ssim_levels(min(x.shape[1:]))
+    height, width = a.shape[:2]
+    levels = _ms_ssim_levels(min(height, width))
     if levels == len(MS_SSIM_WEIGHTS):
         weights = np.asarray(MS_SSIM_WEIGHTS)
     else:
@@ -114,16 +119,15 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
         weights = weights / weights.sum()
 
     window = _gaussian_window(_WIN_SIZE, _WIN_SIGMA)
-    c1 = (_K1 * data_range) ** 2
-    c2 = (_K2 * data_range) ** 2
-    terms = []
-    for level in range(levels):
-        ssim_c, cs_c = _ssim_per_channel(x, y, window, c1, c2)
+    scales = [_ScaleStatistics(window, (_K1 * data_range) ** 2, (_K2 * data_range) ** 2) for _ in range(levels)]
+    stream = _channels_first_bands(a, b)
+    for level, scale in enumerate(scales):
+        stream = scale.observe(stream)
         if level < levels - 1:
-            terms.append(np.maximum(cs_c, 0.0))
-            x, y = _avg_pool2(x), _avg_pool2(y)
-        else:
-            terms.append(np.maximum(ssim_c, 0.0))
+            stream = _pooled_bands(stream, _pooled_side(height, level))
+    for _ in stream:  # pulling the coarsest scale's bands drives every scale before it
+        pass
+    terms = [np.maximum(scale.cs_mean(), 0.0) for scale in scales[:-1]] + [np.maximum(scales[-1].ssim_mean(), 0.0)]
     stacked = np.stack(terms)  # (levels, C)
     per_channel = np.prod(stacked ** weights[:, None], axis=0)
     return float(per_channel.mean())
@@ -138,10 +142,106 @@ def _same_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _as_float_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both images as float64 (uint8 arithmetic would wrap around on subtraction)."""
-    a, b = _same_shape(a, b)
-    return a.astype(np.float64), b.astype(np.float64)
+def _band_rows(samples_per_row: int) -> int:
+    """Rows per band: about :data:`BAND_SAMPLES` samples, and at least one row."""
+    return max(1, BAND_SAMPLES // max(1, samples_per_row))
+
+
+def _row_bands(a: np.ndarray) -> Iterator[slice]:
+    """Slices of the first axis of ``a`` covering it in bands of about :data:`BAND_SAMPLES` samples."""
+    step = _band_rows(a.size // max(1, a.shape[0]))
+    for start in range(0, a.shape[0], step):
+        yield slice(start, start + step)
+
+
+def _channels_first_bands(a: np.ndarray, b: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Row bands of two (H, W) or (H, W, C) images as float64 (C, rows, W) pairs.
+
+    float64 because uint8 arithmetic would wrap around on subtraction; channels first so the
+    spatial axes are the last two, as in the torch reference.
+    """
+    for rows in _row_bands(a):
+        yield tuple(np.moveaxis(np.atleast_3d(image[rows]), -1, 0).astype(np.float64) for image in (a, b))
+
+
+def _pooled_side(side: int, level: int) -> int:
+    """Length of an axis of ``side`` samples after ``level`` poolings (each rounds up)."""
+    for _ in range(level):
+        side = (side + 1) // 2
+    return side
+
+
+def _pooled_bands(bands: Iterator[tuple[np.ndarray, np.ndarray]], height: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The row bands of the next scale: 2×2 pooling (:func:`_avg_pool2`) of a stream of bands
+    of an image ``height`` rows tall.
+
+    An odd height gets its leading zero row before the first band, and a band's odd last row
+    waits for the next band, so every band reaching :func:`_avg_pool2` holds whole row pairs
+    of the padded image (its width is whole, so it pads its columns itself).
+    """
+    held: tuple[np.ndarray, np.ndarray] | None = None
+    for index, band in enumerate(bands):
+        if index == 0 and height % 2:
+            held = tuple(np.zeros_like(part[:, :1]) for part in band)
+        band = _after(held, band)
+        rows = band[0].shape[1]
+        even = rows - rows % 2
+        held = _rows_from(band, even) if rows % 2 else None
+        if even:
+            yield tuple(_avg_pool2(part[:, :even]) for part in band)
+
+
+def _after(held: tuple[np.ndarray, np.ndarray] | None, band: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``band`` with the rows ``held`` back from the band before it prepended."""
+    if held is None:
+        return band
+    return tuple(np.concatenate([kept, part], axis=1) for kept, part in zip(held, band))
+
+
+def _rows_from(band: tuple[np.ndarray, np.ndarray], start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the rows of ``band`` from ``start`` on (copies, so the band itself can go)."""
+    return tuple(part[:, start:].copy() for part in band)
+
+
+class _ScaleStatistics:
+    """Sums of one scale's SSIM and contrast–structure maps, per channel, fed row bands.
+
+    The 'valid' window needs ``n − 1`` rows below each output row, so the last ``n − 1``
+    rows of every band are kept and prepended to the next: each map row is computed once,
+    from exactly the rows the whole-image filter would read.
+    """
+
+    def __init__(self, window: np.ndarray, c1: float, c2: float) -> None:
+        self.window, self.c1, self.c2 = window, c1, c2
+        self.ssim_sum = self.cs_sum = 0.0
+        self.count = 0
+
+    def observe(self, bands: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Accumulate the maps of a stream of (C, rows, W) band pairs, passing each band on."""
+        overlap = self.window.size - 1
+        held: tuple[np.ndarray, np.ndarray] | None = None
+        for band in bands:
+            joined = _after(held, band)
+            rows = joined[0].shape[1]
+            if rows > overlap:
+                self._add(*joined)
+            held = _rows_from(joined, max(0, rows - overlap))
+            del joined
+            yield band
+
+    def _add(self, x: np.ndarray, y: np.ndarray) -> None:
+        ssim_map, cs_map = _ssim_maps(x, y, self.window, self.c1, self.c2)
+        self.ssim_sum = self.ssim_sum + ssim_map.sum(axis=(-2, -1))
+        self.cs_sum = self.cs_sum + cs_map.sum(axis=(-2, -1))
+        self.count += ssim_map.shape[-2] * ssim_map.shape[-1]
+
+    def ssim_mean(self) -> np.ndarray:
+        """Mean SSIM per channel over every band seen."""
+        return self.ssim_sum / self.count
+
+    def cs_mean(self) -> np.ndarray:
+        """Mean contrast–structure term per channel over every band seen."""
+        return self.cs_sum / self.count
 
 
 def _ms_ssim_levels(smaller_side: int) -> int:
@@ -149,7 +249,7 @@ def _ms_ssim_levels(smaller_side: int) -> int:
     for levels in range(len(MS_SSIM_WEIGHTS), 0, -1):
         if smaller_side > (_WIN_SIZE - 1) * 2 ** (levels - 1):
             return levels
-    raise ValueError(f"image too small for SSIM: shorter side {smaller_side} px, need more than {_WIN_SIZE - 1}")
+    raise ValueError(f"image too small for SSIM: shorter side {smaller_side} px, need at least {MS_SSIM_MIN_SIDE}")
 
 
 def _gaussian_window(size: int, sigma: float) -> np.ndarray:
@@ -176,10 +276,8 @@ def _filter_valid(stack: np.ndarray, window: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ssim_per_channel(
-    x: np.ndarray, y: np.ndarray, window: np.ndarray, c1: float, c2: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean SSIM and mean contrast–structure term per channel of (C, H, W) images."""
+def _ssim_maps(x: np.ndarray, y: np.ndarray, window: np.ndarray, c1: float, c2: float) -> tuple[np.ndarray, np.ndarray]:
+    """SSIM and contrast–structure maps of (C, H, W) images (each H − 10 by W − 10)."""
     # One filtering pass over all five moments at once.
     moments = _filter_valid(np.stack([x, y, x * x, y * y, x * y]), window)
     mu1, mu2, e_xx, e_yy, e_xy = moments
@@ -189,7 +287,7 @@ def _ssim_per_channel(
     sigma12 = e_xy - mu1_mu2
     cs_map = (2.0 * sigma12 + c2) / (sigma1_sq + sigma2_sq + c2)
     ssim_map = (2.0 * mu1_mu2 + c1) / (mu1_sq + mu2_sq + c1) * cs_map
-    return ssim_map.mean(axis=(-2, -1)), cs_map.mean(axis=(-2, -1))
+    return ssim_map, cs_map
 
 
 def _avg_pool2(x: np.ndarray) -> np.ndarray:

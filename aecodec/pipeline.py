@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,10 +27,10 @@ from aecodec.files import read_bytes
 from aecodec.metrics import bpp, psnr
 from aecodec.ratecontrol import RateTarget
 
-# The transforms run in tiles (aecodec.codecs.tiling), but the latents, their entropy
-# parameters and the coder's buffers grow with the image: benchmarks/memory.py measured a
-# peak of 2.0 GiB to compress and 1.2 GiB to decompress 50 megapixels. Larger images are
-# refused before any allocation rather than risking the machine's memory.
+# The transforms run in tiles (aecodec.codecs.tiling), but the latents and their entropy
+# parameters grow with the image: benchmarks/memory.py measures the peak of every command up
+# to 50 megapixels (results/memory.json). Larger images are refused before any allocation
+# rather than risking the machine's memory.
 MAX_PIXELS = 64_000_000
 SIZE_BACKOFF = 0.05  # quality step down when a coded file overshoots a size target
 T = TypeVar("T")
@@ -122,12 +122,13 @@ def compress(
     _check_size(prepared)
     model_id = model or zoo.default_model_id()
     codec = zoo.load_codec(model_id, backend)
-    x = _pad(prepared.rgb, codec.stride)
-    latent = codec.analyse(x)
+    latent = codec.analyse(_pad(prepared.rgb, codec.stride))  # the padded copy goes once analysed
     prior = None if target is None else _prior(model_id, target, prepared.width * prepared.height, codec, latent)
     if refine_steps:
         refined_at = quality if target is None else ratecontrol.first_quality(target, prior)
-        latent = zoo.load_refiner(model_id).refine(x, latent, codec.rate_parameter(refined_at), refine_steps)
+        latent = zoo.load_refiner(model_id).refine(_pad(prepared.rgb, codec.stride), latent, codec.rate_parameter(refined_at), refine_steps)
+    if target is None or target.kind != "psnr":
+        prepared = _without_pixels(prepared)  # only a PSNR search reads them again
     if target is None:
         return _container(prepared, model_id, quality, codec.encode(codec.quantize(latent, quality)))
     record_length = len(ratecontrol.pack_record(target, 0.0))  # every record has this length
@@ -178,6 +179,14 @@ def compress(
     else:
         reached = size if target.kind == "size" else bpp(size, prepared.width, prepared.height)
     return _container(prepared, model_id, quality, coded, ratecontrol.pack_record(target, reached))
+
+
+def _without_pixels(prepared: imageio.PreparedImage) -> imageio.PreparedImage:
+    """``prepared`` letting go of its pixels, which are as large as the latent's symbols and
+    would stay in memory through quantization and coding: a copy of one pixel broadcast to
+    the image's shape (a read-only view of that copy, not of the pixels) keeps the size the
+    container records."""
+    return replace(prepared, rgb=np.broadcast_to(prepared.rgb[:1, :1].copy(), prepared.rgb.shape))
 
 
 def _latest_only(function: Callable[[float], T]) -> Callable[[float], T]:

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aecodec.errors import WeightsMismatchError
+from aecodec.errors import InputError, WeightsMismatchError
 
 MANIFEST_NAME = "MANIFEST.json"
+HEAD_COMMANDS = {"denoise": "aecodec restore", "colorize": "aecodec colorize"}
+"""The command that runs the head of each restoration task."""
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,17 @@ def load_arrays(model_id: str) -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=4)
 def load_codec(model_id: str, backend: str = "auto"):
-    """The ready codec for ``model_id`` (cached per process)."""
+    """The ready codec for ``model_id`` (cached per process).
+
+    Raises:
+        InputError: ``model_id`` is a restoration head (the message names its command).
+        WeightsMismatchError: As :func:`entry` and :func:`load_arrays`.
+    """
     from aecodec.codecs.registry import build
 
+    task = entry(model_id).task
+    if task:
+        raise InputError(f"{model_id} is a {task} restoration head, not a codec: `{HEAD_COMMANDS[task]}` uses it; `aecodec models` lists the codecs")
     return build(load_arrays(model_id), backend, model_id)
 
 

@@ -9,7 +9,8 @@ Usage::
 camera photo (50 MP is 8660×5774) and saved as a JPEG (quality 95), as a camera would
 deliver it. Each ``aecodec compress`` and ``aecodec decompress`` then runs in a fresh Python
 process, which reports its own peak resident set size (``ru_maxrss``), so the numbers are
-those of one command as a user runs it: interpreter, model loading and all; so does
+those of one command as a user runs it: interpreter, model loading and all; so do
+``aecodec decompress --reference`` (the decode, then PSNR and MS-SSIM against the JPEG) and
 ``aecodec restore`` (the denoise head) on the same JPEG. Wall time is measured around
 that process. ``--refine STEPS`` also measures ``aecodec compress --refine STEPS`` (encoder-side
 refinement, torch). Writes ``memory.csv`` and ``memory.json``.
@@ -82,16 +83,20 @@ def main(argv: list[str] | None = None) -> None:
             common = ["--backend", args.backend, "--force", "--quiet"]
             encode_seconds, encode_mib = run_measured(["compress", str(source), "-o", str(coded), "-q", str(args.quality), *common])
             decode_seconds, decode_mib = run_measured(["decompress", str(coded), "-o", str(decoded), *common])
+            compared = ["decompress", str(coded), "-o", str(source.with_suffix(".compared.png")), "--reference", str(source)]
+            reference_seconds, reference_mib = run_measured([*compared, *common])
             restore_seconds, restore_mib = run_measured(["restore", str(source), "-o", str(source.with_suffix(".restored.png")), "--task", "denoise", *common])
             row = {
                 "megapixels": round(width * height / 1e6, 2), "width": width, "height": height, "bytes": coded.stat().st_size,
                 "compress_seconds": encode_seconds, "compress_peak_mib": encode_mib,
                 "decompress_seconds": decode_seconds, "decompress_peak_mib": decode_mib,
+                "reference_decompress_seconds": reference_seconds, "reference_decompress_peak_mib": reference_mib,
                 "restore_seconds": restore_seconds, "restore_peak_mib": restore_mib,
             }
             report = (
                 f"{row['megapixels']:>6.2f} MP {width}×{height}: compress {encode_seconds:6.1f} s {encode_mib:7.0f} MiB, "
-                f"decompress {decode_seconds:6.1f} s {decode_mib:7.0f} MiB, restore {restore_seconds:6.1f} s {restore_mib:7.0f} MiB"
+                f"decompress {decode_seconds:6.1f} s {decode_mib:7.0f} MiB, decompress --reference {reference_seconds:6.1f} s {reference_mib:7.0f} MiB, "
+                f"restore {restore_seconds:6.1f} s {restore_mib:7.0f} MiB"
             )
             if args.refine:
                 refined = source.with_suffix(".refined.aec")

@@ -1,4 +1,4 @@
-"""Rate–distortion benchmark of aecodec (plain and refined encoder) against JPEG, WebP and AVIF.
+"""Rate–distortion benchmark of aecodec (plain and refined encoder) against JPEG, WebP, AVIF and JPEG XL.
 
 Every image of a folder is coded by every codec at a sweep of quality settings, entirely in
 memory; rate is the length of the whole encoded file, distortion is PSNR-RGB and MS-SSIM on
@@ -8,13 +8,15 @@ medians), then summarised as Bjøntegaard delta rates and PSNR at fixed rates.
 Usage::
 
     python benchmarks/rd.py DIR [--out benchmarks/results] [--qualities 1 10 25 ...]
-                                [--limit N] [--codecs aecodec,aecodec-refined,jpeg,webp,avif]
+                                [--limit N] [--codecs aecodec,aecodec-refined,jpeg,webp,avif,jxl]
 
 Writes ``rd-<DIR name>.csv``, ``rd-<DIR name>.json`` (CompressAI results layout) and
 ``rd-<DIR name>.png`` to ``--out`` and prints a Markdown summary table to stdout (progress
 goes to stderr). ``--codecs jpeg,webp,avif`` runs without the aecodec runtime;
 ``aecodec-refined`` (encoder-side latent refinement, 40 steps) needs torch and takes a few
-seconds per encode of a validation photo.
+seconds per encode of a validation photo. ``jxl`` (JPEG XL, libjxl effort 7) needs
+``imagecodecs`` (the ``bench`` extra): where it is missing, a default run leaves it out with a
+one-line note on stderr, and naming it in ``--codecs`` is an error.
 
 The codecs live in ``rd_codecs.py`` and the averaging, summaries and writers in
 ``rd_report.py`` beside this script; running it as a script puts this folder on ``sys.path``,
@@ -53,7 +55,7 @@ from rd_report import (  # noqa: E402
 )
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".avif"})
-DEFAULT_CODECS = ("aecodec", "aecodec-refined", "jpeg", "webp", "avif")
+DEFAULT_CODECS = ("aecodec", "aecodec-refined", "jpeg", "webp", "avif", "jxl")
 
 
 # --------------------------------------------------------------------------------------
@@ -126,6 +128,27 @@ def parse_codecs(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def runnable_codecs(requested: Sequence[str] | None, log: Callable[[str], None]) -> list[str]:
+    """The codecs to run: ``requested`` as given, or (None) :data:`DEFAULT_CODECS` less those
+    that cannot run here, each of which is left out with a one-line note through ``log``.
+
+    Raises:
+        ValueError: a codec named in ``requested`` cannot run here (the message says why).
+    """
+    if requested is not None:
+        for name in requested:
+            if reason := CODECS[name].missing():
+                raise ValueError(f"{name} cannot run here: {reason}")
+        return list(requested)
+    names = []
+    for name in DEFAULT_CODECS:
+        if reason := CODECS[name].missing():
+            log(f"note: {name} left out: {reason}")
+        else:
+            names.append(name)
+    return names
+
+
 def parse_qualities(values: Sequence[str]) -> list[int]:
     """``--qualities 1 10 25`` or ``--qualities 1,10,25``."""
     qualities = [int(part) for value in values for part in value.split(",") if part.strip()]
@@ -149,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--codecs",
         type=parse_codecs,
-        default=list(DEFAULT_CODECS),
-        help=f"comma-separated codecs to run (default: {','.join(DEFAULT_CODECS)})",
+        help=f"comma-separated codecs to run (default: {','.join(DEFAULT_CODECS)}; those not installed are left out)",
     )
     return parser
 
@@ -182,10 +204,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = list_images(args.folder, args.limit)
     if not paths:
         parser.error(f"no images in {args.folder}")
-    codecs = make_codecs(args.codecs, qualities)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    try:
+        names = runnable_codecs(args.codecs, log)
+    except ValueError as exc:
+        parser.error(f"--codecs: {exc}")
+    codecs = make_codecs(names, qualities)
 
     dataset = args.folder.resolve().name
     measurements = run(codecs, paths, log)

@@ -1,9 +1,11 @@
 """Codecs of the rate–distortion benchmark (``benchmarks/rd.py``).
 
 Each codec is a :class:`Codec` subclass registered under its ``--codecs`` name in
-:data:`CODECS`: Pillow's JPEG, WebP and AVIF, and this repository's learned codec. Only
-:class:`AecodecCodec` needs the ``aecodec`` package, and it imports it when instantiated, so the
-classical codecs run without it.
+:data:`CODECS`: Pillow's JPEG, WebP and AVIF, JPEG XL through ``imagecodecs`` (libjxl), and
+this repository's learned codec. Only :class:`AecodecCodec` needs the ``aecodec`` package and
+only :class:`JpegXlCodec` needs ``imagecodecs`` (the ``bench`` extra); each imports its library
+when instantiated, so the other codecs run without it. :meth:`Codec.missing` says whether a
+codec can run here at all.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import abc
 import io
 from collections.abc import Sequence
 
+import numpy as np
 from PIL import Image
 
 
 class Codec(abc.ABC):
     """One image codec under test: a name, a quality sweep and an in-memory round trip.
 
-    Adding a codec (e.g. JPEG XL) is one subclass decorated with :func:`register`; the sweep
-    should span roughly 0.1–3 bpp on natural images so that BD-rates have a wide overlap.
+    Adding a codec is one subclass decorated with :func:`register` (and :meth:`missing`
+    overridden when it needs a library that may be absent); the sweep should span roughly
+    0.1–3 bpp on natural images so that BD-rates have a wide overlap.
     """
 
     name: str = ""
@@ -29,6 +33,12 @@ class Codec(abc.ABC):
     def __init__(self, qualities: Sequence[int] | None = None) -> None:
         if qualities is not None:
             self.qualities = tuple(qualities)
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """Why this codec cannot run on this machine (one line, e.g. a library that is not
+        installed), or None when it can. Cheap, and never raises."""
+        return None
 
     @abc.abstractmethod
     def encode(self, image: Image.Image, quality: int) -> bytes:
@@ -119,6 +129,59 @@ class AvifCodec(PillowCodec):
 
     def save_options(self, quality: int) -> dict[str, object]:
         return {"quality": quality, "speed": 6, "subsampling": "4:2:0", "max_threads": 1}
+
+
+@register
+class JpegXlCodec(Codec):
+    """Lossy JPEG XL (libjxl) through ``imagecodecs``, at effort 7 (libjxl's and cjxl's default).
+
+    ``quality`` is cjxl's ``--quality``: libjxl maps it to a Butteraugli distance with
+    ``JxlEncoderDistanceFromQuality`` (90 → 1.0, "visually lossless"; 30 → 6.4). On Kodak the
+    sweep spans about 0.14–2.9 bpp; below quality 5 the rate hardly drops further. The file is
+    a bare codestream (no ISOBMFF container, as cjxl writes when there is no metadata), and the
+    decoder returns 8-bit sRGB. Encoder and decoder run on one thread, like the other
+    classical codecs here, so that times compare.
+
+    ``imagecodecs`` (wheels with libjxl 0.11 built in; in the ``bench`` extra) was chosen over
+    Debian's cjxl/djxl (libjxl 0.7, and a process plus files on disk per call, which the
+    timings would include): it codes in memory, from and to arrays, with effort, quality and
+    threads set explicitly.
+    """
+
+    name = "jxl"
+    description = "JPEG XL via imagecodecs/libjxl, lossy, quality=q (cjxl mapping), effort=7, 1 thread"
+    qualities = (5, 10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 95)
+    effort = 7
+
+    def __init__(self, qualities: Sequence[int] | None = None) -> None:
+        super().__init__(qualities)
+        import imagecodecs  # imported here so the other codecs run without it
+
+        self._jxl = imagecodecs
+        # The results depend on libjxl's version: the JSON's description names it.
+        self.description = f"{self.description}; {imagecodecs.jpegxl_version()}, imagecodecs {imagecodecs.__version__}"
+
+    @classmethod
+    def missing(cls) -> str | None:
+        try:
+            import imagecodecs
+        except ImportError:
+            return "imagecodecs is not installed (pip install 'aecodec[bench]')"
+        except Exception as exc:  # a broken install (e.g. a shared library that fails to load)
+            return f"imagecodecs cannot be imported: {exc}"
+        if not getattr(getattr(imagecodecs, "JPEGXL", None), "available", False):
+            return f"imagecodecs {imagecodecs.__version__} was built without JPEG XL"
+        return None
+
+    def encode(self, image: Image.Image, quality: int) -> bytes:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        return bytes(self._jxl.jpegxl_encode(pixels, level=quality, effort=self.effort, lossless=False, numthreads=1))
+
+    def decode(self, data: bytes) -> Image.Image:
+        pixels = self._jxl.jpegxl_decode(data, numthreads=1)
+        if pixels.dtype != np.uint8:
+            raise ValueError(f"expected an 8-bit JPEG XL file, decoded {pixels.dtype}")
+        return Image.fromarray(pixels).convert("RGB")
 
 
 @register

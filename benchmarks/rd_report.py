@@ -24,9 +24,8 @@ if TYPE_CHECKING:
     from rd_codecs import Codec
 
 TARGET_BPPS = (0.25, 0.5, 1.0)
+# Every codec is compared with JPEG; aecodec's encoders also with every other classical codec.
 ANCHOR = "jpeg"
-# aecodec's encoders are additionally compared with the strongest classical codecs.
-AECODEC_EXTRA_ANCHORS = ("webp", "avif")
 PLOT_MAX_BPP = 2.5
 
 
@@ -120,11 +119,17 @@ QUALITY_METRICS: dict[str, Callable[[Point], float]] = {
 }
 
 
+def extra_anchors(codec_names: Sequence[str]) -> list[str]:
+    """The classical codecs other than JPEG in a run (WebP, AVIF, JPEG XL, …), in run order."""
+    return [name for name in codec_names if name != ANCHOR and not is_aecodec(name)]
+
+
 def bd_pairs(codec_names: Sequence[str]) -> list[tuple[str, str]]:
-    """(anchor, tested) pairs: every codec against JPEG, and aecodec's encoders against WebP and AVIF."""
+    """(anchor, tested) pairs: every codec against JPEG, and aecodec's encoders against every
+    other classical codec of the run (:func:`extra_anchors`)."""
     pairs = [(ANCHOR, name) for name in codec_names if name != ANCHOR and ANCHOR in codec_names]
     for name in filter(is_aecodec, codec_names):
-        pairs += [(anchor, name) for anchor in AECODEC_EXTRA_ANCHORS if anchor in codec_names]
+        pairs += [(anchor, name) for anchor in extra_anchors(codec_names)]
     return pairs
 
 
@@ -210,7 +215,7 @@ def markdown_table(
         f"- BD-rate of {name} vs {anchor}: PSNR {_fmt(bd['psnr-rgb'][anchor][name], '+.2f')} %, "
         f"MS-SSIM {_fmt(bd['ms-ssim-rgb'][anchor][name], '+.2f')} %"
         for name in filter(is_aecodec, by_codec)
-        for anchor in AECODEC_EXTRA_ANCHORS
+        for anchor in extra_anchors(list(by_codec))
         if name in bd["psnr-rgb"].get(anchor, {})
     ]
     return "\n".join(lines + ([""] + extra if extra else []))

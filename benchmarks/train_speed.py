@@ -1,38 +1,47 @@
-"""Seconds per training step of the codec (or the restoration heads) for a few settings.
+"""Seconds per training step of a codec recipe (or the restoration heads) on the CPU at hand.
 
-Used to pick the training recipes on a CPU (benchmarks/TRAINING.md): one Adam step on a
-batch of random crops, timed after two warm-up steps, median of the rest. The codec is
-timed for several widths and precisions; with ``--heads``, the denoise and colorize heads
-(over a frozen N=96, M=160 backbone, as shipped) in fp32 and bf16. Run it on an otherwise
-idle machine:
+Decides how a recipe trains on this machine (benchmarks/TRAINING.md, "Step time per CPU"):
+one Adam step of the recipe's own model (its ``init_from`` weights loaded, so trained GDN
+weights with their subnormal entries are in play) on a batch of random crops of the
+recipe's size, timed after two warm-up steps, median of the rest, for
 
-    python benchmarks/train_speed.py --threads 2 [--heads]
+* float32 and bf16 autocast, on one and on two threads of one process;
+* flush-to-zero of subnormal numbers off, at the faster precision on two threads;
+* two processes of one thread each, data-parallel over gloo (``torch.distributed``), each
+  on half the batch: the alternative to one process with two threads.
+
+With ``--heads``, the denoise and colorize heads (over a frozen N=96, M=160 backbone) in
+fp32 and bf16 instead. Run it on an otherwise idle machine (pause a training run with
+``kill -STOP``); ``--json`` writes the table with the machine's name:
+
+    python benchmarks/train_speed.py --config weights/hyperprior-v8.toml --json benchmarks/results/train-speed.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
-from aecodec.codecs.config import HyperpriorConfig
+from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.train.config import TrainConfig
+from aecodec.train.loop import initialise_from
 from aecodec.train.losses import rate_distortion
-
-CANDIDATES = [  # (n, m, bf16, channels_last)
-    (128, 192, True, True),
-    (128, 192, False, False),
-    (128, 192, True, False),
-    (96, 160, True, True),
-    (64, 128, True, True),
-]
+from aecodec.train.machine import machine_kind
 
 
-def _median_step(loss_of_step, parameters, bf16: bool, steps: int) -> float:
+def _median_step(loss_of_step, parameters, bf16: bool, steps: int, after_backward=lambda: None) -> float:
     """Median wall-clock seconds of ``steps`` Adam steps after two warm-up steps."""
-    optimizer = torch.optim.Adam(parameters, 1e-4)
+    optimizer = torch.optim.Adam(parameters, 1e-5)
     timings = []
     for _ in range(steps + 2):
         start = time.perf_counter()
@@ -40,18 +49,56 @@ def _median_step(loss_of_step, parameters, bf16: bool, steps: int) -> float:
             loss = loss_of_step()
         optimizer.zero_grad()
         loss.float().backward()
+        after_backward()
         optimizer.step()
         timings.append(time.perf_counter() - start)
     return statistics.median(timings[2:])
 
 
-def seconds_per_step(n: int, m: int, bf16: bool, channels_last: bool, crop: int, batch: int, steps: int) -> float:
-    """Median wall-clock seconds of one codec training step."""
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    model = MeanScaleHyperprior(HyperpriorConfig(n, m)).to(memory_format=memory_format)
-    x = torch.rand(batch, 3, crop, crop).contiguous(memory_format=memory_format)
+def recipe_model(config: TrainConfig) -> MeanScaleHyperprior:
+    """The recipe's network in channels_last, with its ``init_from`` weights if it has them."""
+    model = MeanScaleHyperprior(config.model)
+    if config.init_from:
+        with np.load(config.init_from) as arrays:
+            initialise_from(model, float_state_dict(arrays))
+    return model.to(memory_format=torch.channels_last)
+
+
+def _codec_step(model: MeanScaleHyperprior, batch: int, crop: int):
+    x = torch.rand(batch, 3, crop, crop).contiguous(memory_format=torch.channels_last)
     t = torch.rand(batch) * (model.config.knots - 1)
-    return _median_step(lambda: rate_distortion(model(x, t), x, torch.full((batch,), 0.01))[0], model.parameters(), bf16, steps)
+    return lambda: rate_distortion(model(x, t), x, torch.full((batch,), 0.01))[0]
+
+
+def seconds_per_step(config: TrainConfig, bf16: bool, threads: int, flush_denormal: bool, steps: int) -> float:
+    """Median seconds of one step of the recipe in one process."""
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(flush_denormal)
+    model = recipe_model(config)
+    return _median_step(_codec_step(model, config.batch, config.crop), model.parameters(), bf16, steps)
+
+
+def _data_parallel_worker(rank: int, world: int, config: TrainConfig, bf16: bool, steps: int, results) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29517")
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    model = recipe_model(config)
+    parallel = torch.nn.parallel.DistributedDataParallel(model)
+    x = torch.rand(config.batch // world, 3, config.crop, config.crop).contiguous(memory_format=torch.channels_last)
+    t = torch.rand(config.batch // world) * (config.model.knots - 1)
+    seconds = _median_step(lambda: rate_distortion(parallel(x, t), x, torch.full((len(t),), 0.01))[0], model.parameters(), bf16, steps)
+    if rank == 0:
+        results.put(seconds)
+    dist.destroy_process_group()
+
+
+def data_parallel_seconds_per_step(config: TrainConfig, bf16: bool, steps: int, world: int = 2) -> float:
+    """Median seconds of one step of the recipe's batch split over ``world`` one-thread processes."""
+    results = mp.get_context("spawn").SimpleQueue()
+    mp.spawn(_data_parallel_worker, args=(world, config, bf16, steps, results), nprocs=world)
+    return results.get()
 
 
 def head_seconds_per_step(task: str, bf16: bool, crop: int, batch: int, steps: int) -> float:
@@ -67,28 +114,44 @@ def head_seconds_per_step(task: str, bf16: bool, crop: int, batch: int, steps: i
     return _median_step(lambda: model(x, level).float().square().mean(), head.parameters(), bf16, steps)
 
 
-def main() -> None:
+def codec_rows(config: TrainConfig, steps: int) -> list[dict]:
+    """Every setting the module docstring lists, timed in turn."""
+    rows = []
+    for threads in (1, 2):
+        for bf16 in (False, True):
+            rows.append({"processes": 1, "threads": threads, "precision": "bf16" if bf16 else "fp32", "flush_denormal": True,
+                         "seconds": seconds_per_step(config, bf16, threads, True, steps)})
+    faster = min((row for row in rows if row["threads"] == 2), key=lambda row: row["seconds"])["precision"] == "bf16"
+    rows.append({"processes": 1, "threads": 2, "precision": "bf16" if faster else "fp32", "flush_denormal": False,
+                 "seconds": seconds_per_step(config, faster, 2, False, steps)})
+    rows.append({"processes": 2, "threads": 1, "precision": "bf16" if faster else "fp32", "flush_denormal": True,
+                 "seconds": data_parallel_seconds_per_step(config, faster, steps)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--crop", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--config", type=Path, default=Path("weights/hyperprior-v8.toml"), help="Codec recipe to time.")
     parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--heads", action="store_true", help="Time the restoration heads instead of the codec.")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    parser.add_argument("--json", type=Path, default=None, help="Also write the rows, with the machine's name, here.")
+    parser.add_argument("--heads", action="store_true", help="Time the restoration heads (128² crops, batch 8, 2 threads) instead.")
+    args = parser.parse_args(argv)
+    kind = machine_kind(torch.device("cpu"))
     if args.heads:
-        print("| threads | head | precision | s/step |")
-        print("|---|---|---|---|")
+        torch.set_num_threads(2)
+        print(f"{kind}\n\n| head | precision | s/step |\n|---|---|---|")
         for task in ("denoise", "colorize"):
             for bf16 in (False, True):
-                seconds = head_seconds_per_step(task, bf16, args.crop, args.batch, args.steps)
-                print(f"| {args.threads} | {task} | {'bf16' if bf16 else 'fp32'} | {seconds:.3f} |")
+                print(f"| {task} | {'bf16' if bf16 else 'fp32'} | {head_seconds_per_step(task, bf16, 128, 8, args.steps):.3f} |")
         return
-    print("| threads | N | M | precision | layout | s/step |")
-    print("|---|---|---|---|---|---|")
-    for n, m, bf16, channels_last in CANDIDATES:
-        seconds = seconds_per_step(n, m, bf16, channels_last, args.crop, args.batch, args.steps)
-        print(f"| {args.threads} | {n} | {m} | {'bf16' if bf16 else 'fp32'} | {'channels_last' if channels_last else 'NCHW'} | {seconds:.3f} |")
+    config = TrainConfig.load(args.config)
+    rows = codec_rows(config, args.steps)
+    print(f"{kind}: {args.config}, batch {config.batch} of {config.crop}²\n")
+    print("| processes × threads | precision | flush-to-zero | s/step |\n|---|---|---|---:|")
+    for row in rows:
+        print(f"| {row['processes']} × {row['threads']} | {row['precision']} | {'on' if row['flush_denormal'] else 'off'} | {row['seconds']:.3f} |")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": kind, "config": str(args.config), "batch": config.batch, "crop": config.crop, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

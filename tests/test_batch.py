@@ -58,7 +58,7 @@ def test_folder_round_trip_with_a_bad_file_skips_and_summary(tree):
     result = runner.invoke(main, ["decompress", str(tree / "out"), "-o", str(tree / "decoded"), "--jobs", "2"])
     assert result.exit_code == 0, result.output
     assert "3 files: 3 done" in result.output
-    for source, decoded in (("a.png", "a.png"), ("sub/deeper/c.webp", "sub/deeper/c.png")):
+    for source, decoded in (("a.png", "a.decoded.png"), ("sub/deeper/c.webp", "sub/deeper/c.decoded.png")):
         original = np.asarray(Image.open(tree / "in" / source).convert("RGB"))
         assert np.asarray(Image.open(tree / "decoded" / decoded).convert("RGB")).shape == original.shape
 
@@ -74,3 +74,22 @@ def test_restore_a_folder(tree):
     result = CliRunner().invoke(main, ["restore", str(tree / "in"), "-o", str(tree / "clean"), "--task", "denoise"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tree / "clean").rglob("*.png")) == ["a.restored.png", "b.restored.png", "c.restored.png"]
+
+
+def test_a_folder_round_trip_in_place_leaves_the_originals_untouched(tree):
+    (tree / "in" / "sub" / "bad.png").unlink()
+    originals = {path: path.read_bytes() for path in (tree / "in").rglob("*") if path.is_file()}
+    runner = CliRunner()
+    assert runner.invoke(main, ["compress", str(tree / "in"), "-q", "20", "--quiet"]).exit_code == 0
+    result = runner.invoke(main, ["decompress", str(tree / "in")])
+    assert result.exit_code == 0, result.output
+    assert "3 files: 3 done, 0 skipped" in result.output
+    assert all(path.read_bytes() == data for path, data in originals.items())
+    decoded = sorted(str(p.relative_to(tree / "in")) for p in (tree / "in").rglob("*.decoded.png"))
+    assert decoded == ["a.decoded.png", "sub/b.decoded.png", "sub/deeper/c.decoded.png"]
+
+
+def test_a_folder_run_never_takes_its_own_outputs_as_inputs(tree):
+    Image.fromarray(synthetic_photo(8, 8)).save(tree / "in" / "a.restored.png")
+    jobs = batch.plan(tree / "in", None, batch.IMAGE_SUFFIXES, ".restored.png")
+    assert "a.restored.png" not in {job.source.name for job in jobs} and len(jobs) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,78 @@ def test_rd_benchmark_end_to_end_writes_csv_json_plot_and_bd_rates(rd_module, tm
     assert [float(r["quality"]) for r in refined_rows] == [5, 30, 60, 90]  # the encoders share the sweep
     assert "aecodec-refined" in document["bd_rate"]["psnr-rgb"]["jpeg"]
     assert Image.open(out / "rd-images.png").size[0] > 100
+
+
+@pytest.fixture
+def jxl_codec(rd_module):
+    """The JPEG XL codec class; the test is skipped where imagecodecs/libjxl is not installed."""
+    codec_cls = rd_module.CODECS["jxl"]
+    if reason := codec_cls.missing():
+        pytest.skip(f"JPEG XL unavailable: {reason}")
+    return codec_cls
+
+
+def test_jpeg_xl_codec_round_trips_lossy_8_bit_rgb_at_effort_7(jxl_codec):
+    import imagecodecs
+
+    image = Image.fromarray(synthetic_photo(40, 24))
+    pixels = np.asarray(image)
+    codec = jxl_codec()
+    assert codec.qualities[0] <= 10 and codec.qualities[-1] >= 90
+    low, high = codec.encode(image, 10), codec.encode(image, 90)
+    assert low[:2] == high[:2] == b"\xff\x0a"  # a bare JPEG XL codestream
+    assert len(low) < len(high)
+    # Exactly libjxl at cjxl's quality mapping and effort 7, lossy (lossless is imagecodecs' default).
+    assert high == bytes(imagecodecs.jpegxl_encode(pixels, level=90, effort=7, lossless=False, numthreads=1))
+    assert high != bytes(imagecodecs.jpegxl_encode(pixels, level=90, effort=3, lossless=False, numthreads=1))
+    decoded_low, decoded_high = codec.decode(low), codec.decode(high)
+    for decoded in (decoded_low, decoded_high):
+        assert decoded.size == image.size and decoded.mode == "RGB"
+        assert np.asarray(decoded).dtype == np.uint8
+    assert not np.array_equal(np.asarray(decoded_high), pixels)  # lossy, not lossless
+    assert 30.0 < psnr(pixels, np.asarray(decoded_high)) < 60.0
+    assert psnr(pixels, np.asarray(decoded_low)) < psnr(pixels, np.asarray(decoded_high))
+
+
+def test_rd_benchmark_reports_aecodec_against_every_classical_codec_including_jpeg_xl(rd_module, jxl_codec, tmp_path):
+    images = tmp_path / "kodak"
+    write_photos(images, count=2, size=(96, 64))
+    out = tmp_path / "results"
+    status = rd_module.main([str(images), "--codecs", "aecodec,jpeg,webp,avif,jxl", "--qualities", "5,30,60,90", "--out", str(out)])
+    assert status == 0
+    rows = list(csv.DictReader((out / "rd-kodak.csv").open()))
+    jxl_rows = [r for r in rows if r["codec"] == "jxl"]
+    assert [int(r["quality"]) for r in jxl_rows] == list(jxl_codec.qualities)
+    assert all(float(r["encode_ms"]) > 0 and float(r["decode_ms"]) > 0 for r in jxl_rows)
+    document = json.loads((out / "rd-kodak.json").read_text())
+    for metric in ("psnr-rgb", "ms-ssim-rgb"):
+        bd = document["bd_rate"][metric]
+        assert set(bd["jpeg"]) == {"aecodec", "webp", "avif", "jxl"}
+        for anchor in ("jpeg", "webp", "avif", "jxl"):
+            assert isinstance(bd[anchor]["aecodec"], float)
+    assert [c["name"] for c in document["codecs"]] == ["aecodec", "jpeg", "webp", "avif", "jxl"]
+
+
+def test_rd_benchmark_leaves_out_jpeg_xl_with_a_note_where_it_is_not_installed(rd_module, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)  # `import imagecodecs` now raises ImportError
+    reason = rd_module.CODECS["jxl"].missing()
+    assert reason and "imagecodecs" in reason
+    monkeypatch.setattr(rd_module, "DEFAULT_CODECS", ("jpeg", "webp", "jxl"))  # the default run, less aecodec
+    images = tmp_path / "images"
+    write_photos(images, count=1, size=(48, 32))
+    out = tmp_path / "results"
+
+    assert rd_module.main([str(images), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if "jxl" in line]
+    assert notes == [f"note: jxl left out: {reason}"]
+    assert {row["codec"] for row in csv.DictReader((out / "rd-images.csv").open())} == {"jpeg", "webp"}
+    assert "| jxl |" not in captured.out and "| webp |" in captured.out
+
+    with pytest.raises(SystemExit) as exit_info:  # named explicitly, it is an error, not a silent gap
+        rd_module.main([str(images), "--out", str(out), "--codecs", "jpeg,jxl"])
+    assert exit_info.value.code == 2
+    assert "jxl cannot run here" in capsys.readouterr().err
 
 
 SPEED_SCRIPT = BENCHMARKS / "speed.py"
@@ -175,3 +248,18 @@ def test_latent_priors_fit_predicts_its_photos_and_records_the_weights(tmp_path,
         assert result[kind]["training_error"]["median_abs"] < fits_within
         assert recorded[kind]["channel_weights"] == {str(c): w for c, w in enumerate(fitted) if w > 0}
         assert np.array_equal(zoo.latent_prior_weights(model_id, kind, channels), fitted)
+
+
+def test_train_speed_times_every_precision_thread_and_process_setting_of_a_recipe(tmp_path):
+    """One process on one and two threads in both precisions, flush-to-zero off, and two
+    data-parallel processes: each timed on the recipe's own model, the machine named."""
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text('train_dir = "t"\nval_dir = "v"\ncrop = 64\nbatch = 2\n[model]\nn = 8\nm = 8\nknots = 2\n')
+    with loaded_script(BENCHMARKS / "train_speed.py", "train_speed") as module:
+        module.main(["--config", str(recipe), "--steps", "1", "--json", str(tmp_path / "speed.json")])
+    table = json.loads((tmp_path / "speed.json").read_text())
+    assert table["machine"] and table["batch"] == 2 and table["crop"] == 64
+    settings = [(row["processes"], row["threads"], row["precision"], row["flush_denormal"]) for row in table["rows"]]
+    assert settings[:4] == [(1, 1, "fp32", True), (1, 1, "bf16", True), (1, 2, "fp32", True), (1, 2, "bf16", True)]
+    assert settings[4][:2] == (1, 2) and not settings[4][3] and settings[5][:2] == (2, 1)
+    assert all(row["seconds"] > 0 for row in table["rows"])

@@ -130,22 +130,45 @@ def test_decompress_default_output_name(tmp_path, aec_bytes, original):
     source.write_bytes(aec_bytes)
     result = run("decompress", source)
     assert result.exit_code == 0, result.output
-    out = tmp_path / "x.png"
+    out = tmp_path / "x.decoded.png"
     assert out.is_file()
     assert f"{WIDTH}×{HEIGHT}" in result.stdout
     with Image.open(out) as image:
         assert image.format == "PNG"
         assert image.size == (WIDTH, HEIGHT) and image.mode == "RGB"
         assert psnr(np.asarray(image), original) > 20
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aec", "x.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aec", "x.decoded.png"]
 
 
-def test_decompress_does_not_overwrite_the_original_by_default(coded, aec_bytes):
-    # photo.png → photo.aec → (default) photo.png: the original must be left alone.
-    before = coded["source"].read_bytes()
-    result = run("decompress", coded["output"])
-    assert_error(result, "already exists", "--force")
-    assert coded["source"].read_bytes() == before
+def test_the_default_round_trip_leaves_the_original_untouched(tmp_path, coded):
+    # photo.png → photo.aec → photo.decoded.png: no default name is the original's, and no
+    # message, --force included, leads to writing over it.
+    source = tmp_path / "photo.png"
+    shutil.copy(coded["source"], source)
+    before = source.read_bytes()
+    assert run("compress", source, "--quiet").exit_code == 0
+    result = run("decompress", tmp_path / "photo.aec")
+    assert result.exit_code == 0, result.output
+    assert "photo.decoded.png" in result.stdout
+    assert_error(run("decompress", tmp_path / "photo.aec"), "photo.decoded.png already exists", "--force")
+    assert run("decompress", tmp_path / "photo.aec", "--force", "--format", "WEBP").exit_code == 0
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.aec", "photo.decoded.png", "photo.decoded.webp", "photo.png"]
+    with Image.open(tmp_path / "photo.decoded.webp") as image:
+        assert image.format == "WEBP"
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_an_output_is_never_its_own_input(tmp_path, coded, aec_bytes, force):
+    source = tmp_path / "photo.png"
+    shutil.copy(coded["source"], source)
+    before = source.read_bytes()
+    assert_error(run("restore", source, "-o", source, *force), "is the input file")
+    assert source.read_bytes() == before
+    container = tmp_path / "photo.aec"
+    container.write_bytes(aec_bytes)
+    assert_error(run("compress", container, *force), "is the input file")  # its default output is itself
+    assert container.read_bytes() == aec_bytes
 
 
 def test_explicit_output_path(tmp_path, aec_file):
@@ -197,6 +220,19 @@ def test_reference_prints_psnr(tmp_path, aec_file, coded):
     assert "MS-SSIM" in result.stdout
 
 
+@pytest.mark.parametrize("side", [1, 8])
+def test_reference_of_an_image_too_small_for_ms_ssim_notes_it_and_writes_the_output(tmp_path, side):
+    source, coded, target = tmp_path / "tiny.png", tmp_path / "tiny.aec", tmp_path / "out.png"
+    Image.fromarray(synthetic_photo(side, side)).save(source)
+    assert run("compress", source, "-o", coded).exit_code == 0
+    result = run("decompress", coded, "-o", target, "--reference", source)
+    assert result.exit_code == 0, result.output
+    with Image.open(target) as decoded:
+        assert decoded.size == (side, side)
+    assert re.search(r"PSNR-RGB (inf|[\d.]+) dB", result.stdout), result.stdout
+    assert "MS-SSIM skipped" in result.stdout
+
+
 # ---------------------------------------------------------------------------------------
 # Output formats and metadata
 # ---------------------------------------------------------------------------------------
@@ -207,7 +243,7 @@ def decoded_png(tmp_path_factory, aec_bytes) -> np.ndarray:
     folder = tmp_path_factory.mktemp("png")
     (folder / "in.aec").write_bytes(aec_bytes)
     assert run("decompress", folder / "in.aec").exit_code == 0
-    with Image.open(folder / "in.png") as image:
+    with Image.open(folder / "in.decoded.png") as image:
         return np.asarray(image.convert("RGB"))
 
 
@@ -527,3 +563,191 @@ def test_bad_data_on_standard_input_is_a_one_line_error():
     result = CliRunner().invoke(main, ["decompress", "-", "-o", "-"], input=b"not an aec file")
     assert result.exit_code == 1 and result.stdout_bytes == b""
     assert result.stderr.startswith("Error:") and result.stderr.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------------------
+# Output permissions, terminals
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=[0o022, 0o027])
+def umask(request):
+    """Run the test under this umask (two, so a fixed mode cannot pass for an honoured umask)."""
+    previous = os.umask(request.param)
+    yield request.param
+    os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_outputs_get_the_mode_the_umask_gives_new_files(tmp_path, coded, aec_bytes, umask):
+    expected = 0o666 & ~umask  # what touch, cp or a shell redirection create
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "in.aec").write_bytes(aec_bytes)
+    assert run("compress", coded["source"], "-o", tmp_path / "a.aec", "-q", "20", "--quiet").exit_code == 0
+    assert run("decompress", tmp_path / "a.aec", "-o", tmp_path / "b.png", "--quiet").exit_code == 0
+    assert run("colorize", coded["source"], "-o", tmp_path / "c.png", "--quiet").exit_code == 0
+    assert run("decompress", folder, "-o", tmp_path / "decoded", "--quiet").exit_code == 0
+    outputs = [tmp_path / name for name in ("a.aec", "b.png", "c.png")] + list((tmp_path / "decoded").iterdir())
+    assert len(outputs) == 4
+    for path in outputs:
+        assert _mode(path) == expected, (path.name, oct(_mode(path)))
+
+
+def test_an_output_replaced_with_force_keeps_its_mode(tmp_path, aec_file):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    assert run("decompress", aec_file, "-o", target, "--force", "--quiet").exit_code == 0
+    assert _mode(target) == 0o640 and target.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("command", ["compress", "decompress"])
+def test_binary_data_is_never_written_to_a_terminal(tmp_path, coded, aec_bytes, command):
+    import pty
+
+    source = tmp_path / "input"
+    source.write_bytes(coded["source"].read_bytes() if command == "compress" else aec_bytes)
+    controller, terminal = pty.openpty()
+    try:
+        with open(source, "rb") as stdin:
+            completed = subprocess.run(
+                [sys.executable, "-m", "aecodec", command, "-"], stdin=stdin, stdout=terminal, stderr=subprocess.PIPE,
+                cwd=REPO, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)},
+            )
+        os.set_blocking(controller, False)
+        try:
+            shown = os.read(controller, 1 << 16)
+        except BlockingIOError:
+            shown = b""
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert completed.returncode == 1
+    assert completed.stderr.decode().splitlines() == ["Error: not writing binary data to a terminal: redirect standard output (> FILE) or give -o FILE"]
+    assert shown == b""
+
+
+# ---------------------------------------------------------------------------------------
+# Clear errors: training, models and heads, inspect, folders, usage
+# ---------------------------------------------------------------------------------------
+
+
+def test_train_without_torch_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # ``import torch`` now fails, as in a base install
+    for name in ("aecodec.train.loop", "aecodec.train.head_loop"):
+        monkeypatch.delitem(sys.modules, name, raising=False)  # imported afresh, so they import torch again
+    config = tmp_path / "run.toml"
+    config.write_text(f'train_dir = "{tmp_path}"\nval_dir = "{tmp_path}"\n')
+    result = run("train", "--config", config, "--run-dir", tmp_path / "run")
+    assert_error(result, "aecodec train needs torch", "pip install torch")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("empty", ["train_dir", "val_dir"])
+def test_train_without_photos_says_where_it_looked_and_leaves_nothing(tmp_path, empty):
+    from tests_support import write_photos
+
+    write_photos(tmp_path / "photos", count=1, size=(32, 32))
+    folders = {"train_dir": tmp_path / "photos", "val_dir": tmp_path / "photos", empty: tmp_path / "missing"}
+    config = tmp_path / "run.toml"
+    tiny = "steps = 1\nwarmup = 0\ncrop = 32\nbatch = 1\nthreads = 1\ncheckpoint_minutes = 0.0\nvalidate_every = 1\n"
+    config.write_text("".join(f'{key} = "{folder}"\n' for key, folder in folders.items()) + tiny + "[model]\nn = 8\nm = 8\nknots = 2\n")
+    result = run("train", "--config", config, "--run-dir", tmp_path / "run")
+    assert_error(result, f"no photos in {tmp_path / 'missing'}", empty)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("task", ["denoise", "colorize"])
+def test_compress_with_a_head_says_it_is_a_head_and_which_command_runs_it(tmp_path, coded, task):
+    head = zoo.default_head_id(task)
+    assert_error(run("compress", coded["source"], "-o", tmp_path / "x.aec", "--model", head), f"{head} is a {task} restoration head", f"`{zoo.HEAD_COMMANDS[task]}`")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_of_a_file_it_cannot_read_says_what_it_expected(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture\n")
+    assert_error(run("inspect", notes), "neither an .aec file nor an image")
+
+
+@pytest.mark.parametrize("command, name", [("compress", "out.aec"), ("decompress", "out.png"), ("restore", "out.jpg")])
+def test_a_folder_input_refuses_a_file_name_as_output(tmp_path, aec_bytes, coded, command, name):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(coded["source"], folder / "photo.png")
+    (folder / "photo.aec").write_bytes(aec_bytes)
+    result = run(command, folder, "-o", tmp_path / name)
+    assert result.exit_code == 2 and "output must be a folder" in result.stderr
+    assert not (tmp_path / name).exists()
+
+
+def test_folder_summaries_count_in_the_singular_and_give_a_ratio_only_for_compress(tmp_path, coded):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(coded["source"], folder / "photo.png")
+    compressed = run("compress", folder, "-q", "20")
+    assert compressed.exit_code == 0 and "1 file: 1 done" in compressed.stderr and "ratio" in compressed.stderr
+    decompressed = run("decompress", folder)
+    assert decompressed.exit_code == 0 and "1 file: 1 done" in decompressed.stderr
+    assert "ratio" not in decompressed.stderr and ":1" not in decompressed.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compress", "-q", "nan", "x.png"],
+        ["compress", "--bpp", "inf", "x.png"],
+        ["compress", "--psnr", "nan", "x.png"],
+        ["compress", "-q", "50", "--bpp", "1", "x.png"],
+        ["compress", "--size", "4KB", "--psnr", "30", "x.png"],
+        ["inspect", "-q", "nan", "x.png"],
+        ["restore", "--sigma", "nan", "x.png"],
+    ],
+)
+def test_more_usage_errors_exit_2(tmp_path, args):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "Usage:" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------
+# What --help and `models` say
+# ---------------------------------------------------------------------------------------
+
+
+def _helps() -> dict[str, str]:
+    helps = {"aecodec": run("--help").stdout}
+    for name in main.commands:
+        helps[name] = run(name, "--help").stdout
+    return helps
+
+
+def test_help_states_no_measurements_and_no_markup():
+    for name, text in _helps().items():
+        flat = " ".join(text.split())
+        assert not re.search(r"\d\s*(%|×)", flat), (name, flat)  # percentages and speed factors belong to the manifest and README
+        assert "``" not in text, name
+
+
+def test_restore_and_colorize_help_name_their_default_outputs_and_folders():
+    helps = _helps()
+    colorize, restore = (" ".join(helps[name].split()) for name in ("colorize", "restore"))
+    assert "SOURCE with .colorized.png" in colorize and "<task>" not in colorize and "folder SOURCE" in colorize
+    assert "SOURCE with .restored.png" in restore and "<task>" not in restore
+
+
+def test_models_says_which_installed_codec_each_head_runs_on():
+    from aecodec.heads.registry import verified_backbone
+    from aecodec.codecs.registry import read_meta
+
+    result = run("models")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()}
+    for entry in zoo.heads():
+        codec = verified_backbone(read_meta(zoo.load_arrays(entry.model_id)))[0]
+        assert f"{entry.task} head ({zoo.HEAD_COMMANDS[entry.task]}) on {codec}'s g_a" in lines[entry.model_id]

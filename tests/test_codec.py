@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import subprocess
 import sys
+import weakref
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import aecodec
 from aecodec import bitstream, zoo
@@ -212,3 +215,30 @@ def test_forged_latent_escape_beyond_the_symbol_bound_is_refused(codec, coded_by
     forged = dataclasses.replace(container, streams=tuple(streams), symbol_crc=symbol_crc(decoded.z_hat, y))
     with pytest.raises(aecodec.DesyncError, match="out of range"):
         aecodec.decompress(bitstream.write_container(forged))
+
+
+@pytest.mark.parametrize(("target", "kept"), [({}, False), ({"bpp": 1.0}, False), ({"psnr": 30.0}, True)])
+def test_compress_lets_go_of_the_pixels_once_analysed(sample_crop, monkeypatch, target, kept):
+    """Only a PSNR search reads the pixels after the analysis; otherwise they must not stay
+    in memory (as large as the latent's symbols) while the latent is quantized and coded."""
+    from aecodec import imageio
+    from aecodec.codecs.frozen import FrozenHyperprior
+
+    pixels, alive = [], []
+    prepare, quantize = imageio.prepare, FrozenHyperprior.quantize
+
+    def recording(image):
+        prepared = prepare(image)
+        pixels.append(weakref.ref(prepared.rgb))
+        return prepared
+
+    def watching(self, *args, **kwargs):
+        gc.collect()
+        alive.append(pixels[0]() is not None)
+        return quantize(self, *args, **kwargs)
+
+    monkeypatch.setattr(imageio, "prepare", recording)
+    monkeypatch.setattr(FrozenHyperprior, "quantize", watching)
+    data = aecodec.compress(Image.fromarray(sample_crop), quality=50, **target)
+    assert alive and set(alive) == {kept}
+    assert aecodec.info(data)["width"] == sample_crop.shape[1]

@@ -98,6 +98,28 @@ def test_latents_without_non_anchors_in_a_row_block_code_too(codec, size):
     assert np.array_equal(decoded.y_symbols, quantized.y_symbols) and np.array_equal(decoded.bins, quantized.bins)
 
 
+def test_log_scales_beyond_int16_widen_their_buffer_exactly(codec, monkeypatch):
+    """The context model's log-scale inputs are kept in int16, which holds every real image's;
+    a crafted file whose h_s gives larger ones, in a tile after others, still gets exactly
+    the clipped values."""
+    limit = int(codec.context.input_max * 2**ACTIVATION_FRACTION_BITS)
+    assert limit > np.iinfo(np.int16).max  # else clipping alone would keep them in int16
+
+    def hyper(z_hat):  # each ẑ element's 4×4 block of outputs depends on that element only
+        blocks = np.kron(z_hat[:1], np.ones((4, 4), dtype=np.int64))
+        log_scale = np.broadcast_to(5 + (limit + 1000) * blocks, (codec.latent_channels, *blocks.shape[1:]))
+        return np.zeros_like(log_scale), log_scale
+
+    z_hat = np.zeros((codec.hyper_channels, 3, 4), dtype=np.int64)
+    z_hat[0, 2, 3] = 1  # in the last tile
+    monkeypatch.setattr(codec, "hyper", hyper)
+    monkeypatch.setattr(frozen, "HYPER_TILE", 1)
+    _, _, log_scale = codec._entropy_parameters(z_hat, (codec.latent_channels, 12, 16))
+    expected = np.full((codec.latent_channels, 12, 16), 5)
+    expected[:, 8:, 12:] = limit
+    assert np.array_equal(log_scale, expected)
+
+
 def test_freezing_refuses_a_context_model_that_could_leave_exact_arithmetic(model):
     huge = MeanScaleHyperprior(model.config)
     with torch.no_grad():

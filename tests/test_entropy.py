@@ -63,6 +63,24 @@ def test_coder_roundtrip_with_escapes_and_near_entropy_rate(tables):
     assert len(data) * 8 < ideal * 1.01 + 64
 
 
+def test_coding_a_pass_in_chunks_writes_the_same_stream_and_escapes(tables, monkeypatch):
+    """The coder groups symbols by table one chunk of the pass at a time (its index arrays
+    stay bounded); each table's runs of symbols, coded one after the other, must make the
+    very stream that coding every table's symbols at once makes."""
+    from aecodec.entropy import coder as coder_module
+
+    rng = np.random.default_rng(2)
+    index = rng.integers(0, len(tables), 5000).astype(np.uint8)
+    symbols = np.round(rng.normal(size=index.size) * scale_bin_representatives()[index]).astype(np.int64)
+    symbols[[5, 2600, 4999]] = [10**6, -(10**6), 31337]  # escapes in different chunks
+    coder = TableCoder(tables)
+    whole = coder.encode(symbols, index)
+    monkeypatch.setattr(coder_module, "GROUP_CHUNK", 7)
+    data, escapes = coder.encode(symbols, index)
+    assert data == whole[0] and np.array_equal(escapes, whole[1])
+    assert np.array_equal(coder.decode(data, index, escapes), symbols)
+
+
 def test_coder_detects_missing_or_extra_escape_values(tables):
     coder = TableCoder(tables)
     index = np.zeros(10, dtype=np.int64)

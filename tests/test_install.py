@@ -35,6 +35,9 @@ def test_base_install_round_trips_without_torch(tmp_path):
     not_refined = _run(bin_dir / "aecodec", "compress", sample, "-o", "r.aec", "--refine", "5", cwd=tmp_path, expect_ok=False)
     assert not_refined.returncode == 1 and not_refined.stderr.startswith("Error: refinement needs torch"), not_refined.stderr
     assert not (tmp_path / "r.aec").exists()
+    untrained = _run(bin_dir / "aecodec", "train", "--config", REPO / "weights" / "hyperprior-v7.toml", "--run-dir", "run", cwd=tmp_path, expect_ok=False)
+    assert untrained.returncode == 1 and untrained.stderr.startswith("Error: aecodec train needs torch"), untrained.stderr
+    assert not (tmp_path / "run").exists()
     restored = _run(bin_dir / "aecodec", "restore", "a.png", "-o", "restored.png", "--sigma", "5", cwd=tmp_path)
     assert "denoise, σ 5.0" in restored.stdout and "onnx" in restored.stdout
     colorized = _run(bin_dir / "aecodec", "colorize", "a.png", "-o", "colour.png", cwd=tmp_path)

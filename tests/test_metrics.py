@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from aecodec.metrics import PSNR_ROWS, bd_psnr, bd_rate, bpp, ms_ssim, psnr
+from aecodec import metrics
+from aecodec.metrics import MS_SSIM_MIN_SIDE, bd_psnr, bd_rate, bpp, ms_ssim, psnr
 
 # A plausible anchor RD curve (bpp, dB), deliberately not a straight line in log-rate.
 ANCHOR_RATE = np.array([0.12, 0.25, 0.45, 0.8, 1.4, 2.3])
@@ -54,9 +56,10 @@ def test_psnr_respects_peak_for_float_images():
     assert psnr(a, a + 0.1, peak=1.0) == pytest.approx(20.0)
 
 
-def test_psnr_of_an_image_taller_than_its_row_chunks_counts_every_row_once():
-    """psnr converts PSNR_ROWS rows at a time; errors in the last, partial chunk must count."""
-    rows = 2 * PSNR_ROWS + 7
+def test_psnr_of_an_image_taller_than_its_row_bands_counts_every_row_once(monkeypatch):
+    """psnr converts a band of rows at a time; errors in the last, partial band must count."""
+    monkeypatch.setattr(metrics, "BAND_SAMPLES", 4 * 5 * 3)  # bands of 4 rows
+    rows = 2 * 4 + 7
     a = np.zeros((rows, 5, 3), np.uint8)
     b = a.copy()
     b[-1] = 10  # 15 of rows·15 samples off by 10
@@ -103,6 +106,52 @@ def test_ms_ssim_accepts_grayscale_and_odd_sizes():
     a = _smooth_image(167, 171)[..., 0]
     b = _add_noise(a, 10)
     assert 0.0 < ms_ssim(a, b) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "channels", "band_rows"),
+    [
+        (176, 192, 3, 3),  # five scales, even sides, bands shorter than the window
+        (167, 171, 0, 1),  # grayscale, odd sides at every scale, one row per band
+        (163, 201, 3, 17),  # odd sides, bands longer than the window
+        (48, 64, 3, 5),  # two scales
+        (11, 13, 3, 2),  # one scale, the smallest image it is defined for
+    ],
+)
+def test_ms_ssim_in_row_bands_equals_the_whole_image(monkeypatch, height, width, channels, band_rows):
+    """Every scale streamed in bands of a few rows gives the whole-image value (one band per
+    scale) to float rounding: no map row is lost, repeated or filtered from other rows."""
+    a = _smooth_image(height, width)
+    a = a[..., 0] if channels == 0 else a
+    b = _add_noise(a, 12)
+    assert a.size <= metrics.BAND_SAMPLES  # one band: the whole image at every scale at once
+    whole = ms_ssim(a, b)
+    monkeypatch.setattr(metrics, "BAND_SAMPLES", band_rows * a[0].size)
+    assert ms_ssim(a, b) == pytest.approx(whole, rel=1e-12, abs=1e-15)
+    assert psnr(a, b) == pytest.approx(10 * math.log10(255**2 / np.mean((a.astype(float) - b) ** 2)), rel=1e-12)
+
+
+def test_ms_ssim_holds_bands_not_float_copies_of_the_image(monkeypatch):
+    """Peak allocation stays far below one float64 copy of the image, whatever its height."""
+    a = _smooth_image(2400, 160)
+    b = _add_noise(a, 12)
+    monkeypatch.setattr(metrics, "BAND_SAMPLES", 8 * a[0].size)
+    tracemalloc.start()
+    try:
+        ms_ssim(a, b)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < a.size * 8 / 4
+
+
+@pytest.mark.parametrize("side", [1, MS_SSIM_MIN_SIDE - 1])
+def test_ms_ssim_refuses_images_below_its_minimum_side(side):
+    a = np.zeros((side, 40, 3), np.uint8)
+    with pytest.raises(ValueError, match="too small"):
+        ms_ssim(a, a)
+    smallest = _smooth_image(MS_SSIM_MIN_SIDE, 40)
+    assert ms_ssim(smallest, smallest) == pytest.approx(1.0)
 
 
 # ------------------------------------------------------------------------------ bpp

@@ -196,15 +196,15 @@ def test_hyper_decoder_graph_is_bit_exact_with_integer_weights(exported, torch_c
         assert np.array_equal(mean[0], expected_mean) and np.array_equal(log_scale[0], expected_log_scale)
 
 
-@pytest.mark.parametrize("context_positions", [4096, 40])  # one block of rows / many
-def test_the_onnx_backend_runs_the_integer_networks_with_the_numpy_integers(model_id, torch_codec, monkeypatch, context_positions):
+@pytest.mark.parametrize("context_tile", [64, 4])  # one block / many, each way
+def test_the_onnx_backend_runs_the_integer_networks_with_the_numpy_integers(model_id, torch_codec, monkeypatch, context_tile):
     """The onnx codec runs h_s and the context model from their graphs (no numpy BLAS threads
     left spinning on the cores the synthesis needs) and quantizes to exactly what the numpy
-    networks give, row blocks and all."""
+    networks give, context blocks and all."""
     from aecodec.codecs import frozen
     from aecodec.runtime.onnx_backend import OnnxCheckerboardContext, OnnxHyperSynthesis
 
-    monkeypatch.setattr(frozen, "CONTEXT_POSITIONS", context_positions)
+    monkeypatch.setattr(frozen, "CONTEXT_TILE", context_tile)
     onnx_codec = build(zoo.load_arrays(model_id), "onnx", model_id)
     assert isinstance(onnx_codec.hyper, OnnxHyperSynthesis) and isinstance(onnx_codec.context, OnnxCheckerboardContext)
     latent = onnx_codec.analyse(_padded(200, 300, seed=4))

@@ -40,11 +40,13 @@ def test_tiled_analysis_equals_the_whole_image(codec, image, monkeypatch):
 
 
 def test_tiled_integer_entropy_parameters_are_bit_exact(codec, image, monkeypatch):
-    """h_s on tiles of one ẑ element (and a context model on blocks of 2 rows) changes nothing."""
+    """h_s on tiles of one ẑ element, a context model on blocks of 2×2 elements and symbols
+    rounded one channel at a time change nothing."""
     latent = codec.analyse(image)
     whole = codec.quantize(latent, 60.0)
     _small_tiles(monkeypatch, hyper=1)
-    monkeypatch.setattr(frozen, "CONTEXT_POSITIONS", 1)  # blocks of 2 rows
+    monkeypatch.setattr(frozen, "CONTEXT_TILE", 2)  # blocks of 2×2 latent elements
+    monkeypatch.setattr(frozen, "INFORMATION_ELEMENTS", 1)  # one channel per step
     tiled = codec.quantize(latent, 60.0)
     assert min(whole.z_hat.shape[1:]) > 3  # several tiles each way
     for field in ("z_hat", "y_symbols", "mean", "bins"):

@@ -88,7 +88,7 @@ def tiny_run(tmp_path_factory):
     write_photos(root / "val", count=1, size=(64, 64), seed=9)
     config = TrainConfig(
         str(root / "train"), str(root / "val"), model=HyperpriorConfig(n=8, m=8, knots=2),
-        crop=64, batch=2, steps=4, warmup=1, validate_every=2, bf16=False, threads=1, checkpoint_minutes=0.0,
+        crop=64, batch=2, steps=4, warmup=1, validate_every=2, precision="fp32", threads=1, checkpoint_minutes=0.0,
     )
     return root, config
 
@@ -172,6 +172,10 @@ def test_a_run_can_start_from_released_weights_and_release_records_its_lineage(t
     lineage = child["training"]
     assert lineage["initialised_from"]["model"] == "parent"
     assert lineage["cpu_hours_total"] == pytest.approx(lineage["cpu_hours"] + parent["training"]["cpu_hours_total"], abs=2e-3)
+    from aecodec.train.machine import machine_kind
+
+    assert list(lineage["hours_by_machine"]) == [machine_kind(torch.device("cpu"))]
+    assert sum(lineage["hours_by_machine"].values()) == pytest.approx(lineage["cpu_hours"], abs=2e-3)
 
 
 @pytest.mark.parametrize("task", ["denoise", "colorize"])
@@ -190,7 +194,7 @@ def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tm
     backbone = zoo.entry(zoo.default_model_id()).file
     config = HeadTrainConfig(
         str(tmp_path / "train"), str(tmp_path / "val"), str(backbone), head=HeadConfig(task=task, widths=(4, 4, 4, 4, 4)),
-        crop=32, batch=2, steps=2, warmup=1, validate_every=2, bf16=False, threads=1, checkpoint_minutes=0.0,
+        crop=32, batch=2, steps=2, warmup=1, validate_every=2, precision="fp32", threads=1, checkpoint_minutes=0.0,
     )
     train_head(config, tmp_path / "run", log=lambda message: None)
     messages = []
@@ -255,7 +259,7 @@ def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
     write_photos(tmp_path / "val", count=1, size=(64, 64), seed=9)
     config = HeadTrainConfig(
         str(tmp_path / "train"), str(tmp_path / "val"), str(zoo.entry(codec_id).file), head=grown_config, init_from=str(released["denoise"]),
-        crop=32, batch=1, steps=1, warmup=1, validate_every=100, bf16=False, threads=1, checkpoint_minutes=0.0,
+        crop=32, batch=1, steps=1, warmup=1, validate_every=100, precision="fp32", threads=1, checkpoint_minutes=0.0,
     )
     messages = []
     train_head(config, tmp_path / "run", log=messages.append)
@@ -277,7 +281,7 @@ def test_fine_tuning_the_backbone_moves_g_a_resumes_from_a_frozen_run_and_cannot
     backbone = zoo.entry(zoo.default_model_id()).file
     frozen = HeadTrainConfig(
         str(tmp_path / "train"), str(tmp_path / "val"), str(backbone), head=HeadConfig(task="denoise", widths=(4, 4, 4, 4, 4)),
-        crop=32, batch=2, steps=2, warmup=1, lr=1e-3, validate_every=100, bf16=False, threads=1, checkpoint_minutes=0.0,
+        crop=32, batch=2, steps=2, warmup=1, lr=1e-3, validate_every=100, precision="fp32", threads=1, checkpoint_minutes=0.0,
     )
     train_head(frozen, tmp_path / "run", log=lambda message: None)
     assert "backbone" not in torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
@@ -333,12 +337,8 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
     """A codec widened by detail channels starts decoding exactly what its parent did, trains
     only the detail branch of g_a (the heads' backbone keeps its hash), and releases, exports
     and codes like any codec."""
-    from conftest import synthetic_photo
-
-    from aecodec import pipeline, zoo
     from aecodec.codecs.freeze import float_state_dict
     from aecodec.heads.backbone import backbone_sha256
-    from aecodec.runtime.onnx_export import export_model
     from aecodec.train.loop import initialise_from
     from aecodec.train.release import release
 
@@ -378,11 +378,115 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
     child = release(child_checkpoint, "child", "", "", 0.0, models={"parent": parent})
     with np.load(tmp_path / child["file"]) as arrays:
         assert backbone_sha256(dict(arrays)) == backbone_sha256(parent_arrays)
-    write_manifest(tmp_path, {"child": child})
-    with installed_weights(tmp_path):
-        export_model("child")
+    assert_exports_and_codes(tmp_path, "child", child)
+
+
+def assert_exports_and_codes(folder: Path, model_id: str, entry: dict) -> None:
+    """A released codec installed alone in ``folder`` exports, and torch and onnxruntime decode its file alike."""
+    from conftest import synthetic_photo
+
+    from aecodec import pipeline, zoo
+    from aecodec.runtime.onnx_export import export_model
+
+    write_manifest(folder, {model_id: entry})
+    with installed_weights(folder):
+        export_model(model_id)
         rgb = synthetic_photo(70, 50, seed=3)
-        data = pipeline.compress(rgb, quality=90.0, model="child", backend="torch")
+        data = pipeline.compress(rgb, quality=90.0, model=model_id, backend="torch")
         pixels = [np.asarray(pipeline.decompress(data, backend=backend), dtype=int) for backend in ("torch", "onnx")]
-        assert zoo.load_codec("child", "onnx").transforms.name == "onnx"
+        assert zoo.load_codec(model_id, "onnx").transforms.name == "onnx"
         assert pixels[0].shape == rgb.shape and np.abs(pixels[0] - pixels[1]).max() <= 1
+
+
+def test_hidden_width_grows_without_changing_what_the_codec_computes():
+    """g_a and g_s grown wider start computing exactly what the narrower codec did, and the
+    new channels learn: their outgoing weights get gradients from the first step."""
+    from aecodec.train.loop import initialise_from
+
+    torch.manual_seed(0)
+    narrow = MeanScaleHyperprior(HyperpriorConfig(n=8, m=8, knots=2, context_channels=8, detail_channels=4, detail_depth=2)).eval()
+    wide = MeanScaleHyperprior(replace(narrow.config, n=12, hyper_channels=8))
+    grown = initialise_from(wide, narrow.state_dict())
+    assert {"g_a.stages.0.0.weight", "g_s.net.6.weight", "g_a.detail.2.weight"} <= set(grown)
+    assert not any(name.startswith(("h_a.", "h_s.", "context.")) for name in grown)
+    x, t = torch.rand(2, 3, 64, 64), torch.tensor([0.2, 0.9])
+    with torch.no_grad():
+        before, after = narrow(x, t), wide.eval()(x, t)
+    assert all(torch.allclose(before[key], after[key], atol=1e-5) for key in ("x_hat", "y", "z"))
+    wide.train()
+    out = wide(x, t)
+    (out["x_hat"] - x).square().mean().backward()
+    assert wide.g_s.net[6].weight.grad[8:].abs().sum() > 0  # reads the new channels, which start at zero
+    with pytest.raises(InputError, match="do not fit"):
+        initialise_from(MeanScaleHyperprior(replace(narrow.config, n=12, hyper_channels=12)), narrow.state_dict())
+
+
+def test_a_codec_grown_wider_trains_releases_exports_and_codes(tiny_run, tmp_path, monkeypatch):
+    from aecodec.train.release import release
+
+    root, config = tiny_run
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(tmp_path))
+    parent = release(train(config, root / "parent-of-wide", log=lambda message: None), "parent", "", "", 0.0, models={})
+    wide = replace(config, model=replace(config.model, n=12, hyper_channels=config.model.n), init_from=str(tmp_path / parent["file"]), steps=2)
+    child = release(train(wide, root / "wide-child", log=lambda message: None), "wide", "", "", 0.0, models={"parent": parent})
+    assert child["config"]["n"] == 12 and child["config"]["hyper_channels"] == 8
+    assert_exports_and_codes(tmp_path, "wide", child)
+
+
+def test_a_campaign_resumes_from_its_compact_checkpoint_when_the_run_folder_is_gone(tiny_run, tmp_path):
+    """The compact checkpoint (half-precision EMA, step, hours) is rewritten at the best
+    validation loss, and a run folder lost with its machine resumes from it at its step."""
+    root, config = tiny_run
+    compact = tmp_path / "campaign" / "codec.pt"
+    config = replace(config, resume_from=str(compact), steps=4)
+    train(config, tmp_path / "machine-1", log=lambda message: None)
+    saved = torch.load(compact, weights_only=True)
+    curve = [json.loads(line) for line in (tmp_path / "machine-1" / "curve.jsonl").read_text().splitlines()]
+    best = min(curve, key=lambda point: point["validation_loss"])
+    assert saved["step"] == best["step"] and saved["validation_loss"] == pytest.approx(best["validation_loss"])
+    assert all(value.dtype == torch.float16 for value in saved["ema"].values() if value.is_floating_point())
+    assert sum(saved["hours"].values()) > 0
+    messages = []
+    resumed = torch.load(train(replace(config, steps=saved["step"] + 2), tmp_path / "machine-2", log=messages.append), weights_only=False)
+    assert any(f"compact checkpoint {compact} at step {saved['step']}" in m for m in messages)
+    assert resumed["step"] == saved["step"] + 2
+    assert resumed["cpu_seconds"] > sum(saved["hours"].values()) * 3600
+
+
+def test_precision_follows_the_hardware_unless_the_recipe_names_one(monkeypatch):
+    from aecodec.train import machine
+
+    cpu = torch.device("cpu")
+    for native in (True, False):
+        monkeypatch.setattr(machine, "native_bf16", lambda: native)
+        assert machine.uses_bf16("auto", cpu) is native
+        assert machine.uses_bf16("bf16", cpu) and not machine.uses_bf16("fp32", cpu)
+    with pytest.raises(InputError, match="precision is one of"):
+        machine.uses_bf16("fp16", cpu)
+    assert machine.machine_kind(cpu)
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            machine.resolve_device("cuda")
+    with pytest.raises(InputError, match="unknown device"):
+        machine.resolve_device("abacus")
+
+
+def test_two_processes_share_each_batch_under_torchrun_and_a_single_process_resumes_their_run(tiny_run, tmp_path):
+    import subprocess
+    import sys
+
+    root, config = tiny_run
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(
+        f'train_dir = "{config.train_dir}"\nval_dir = "{config.val_dir}"\ncrop = 64\nbatch = 2\nsteps = 4\nwarmup = 1\n'
+        'validate_every = 2\nthreads = 1\nprecision = "fp32"\ncheckpoint_minutes = 0.0\n[model]\nn = 8\nm = 8\nknots = 2\n'
+    )
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "aecodec.train", "--config", str(recipe), "--run-dir", str(run_dir)]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    log = (run_dir / "train.log").read_text()
+    assert "2 process(es) × 1 thread(s)" in log and log.count("validate step 4") == 1  # only the first process reports
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["step"] == 4
+    messages = []
+    resumed = torch.load(train(replace(TrainConfig.load(recipe), steps=6), run_dir, log=messages.append), weights_only=False)
+    assert any("resumed from step 4" in m for m in messages) and resumed["step"] == 6

@@ -102,7 +102,7 @@ def train_one_pass_codec(folder: Path) -> None:
     write_photos(folder / "val", count=1, size=(64, 64), seed=9)
     config = TrainConfig(
         str(folder / "train"), str(folder / "val"), model=HyperpriorConfig(n=16, m=16, knots=2),
-        crop=64, batch=2, steps=6, warmup=1, validate_every=6, bf16=False, threads=1, checkpoint_minutes=0.0,
+        crop=64, batch=2, steps=6, warmup=1, validate_every=6, precision="fp32", threads=1, checkpoint_minutes=0.0,
     )
     weights = folder / "weights"
     weights.mkdir()

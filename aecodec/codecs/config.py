@@ -15,7 +15,7 @@ class HyperpriorConfig:
     """Architecture of a :class:`MeanScaleHyperprior`.
 
     Attributes:
-        n: Width of hidden layers and hyper-latent channels.
+        n: Width of the hidden layers of the transforms g_a and g_s.
         m: Latent channels.
         knots: Number of learned gain vectors spanning the rate range.
         lowest_rate_parameter: Rate parameter t that quality 1 maps to. Below 0 the gains
@@ -35,6 +35,9 @@ class HyperpriorConfig:
             the backbone's 1/8-resolution features, 2 its 1/4-resolution ones, which the
             backbone's last two stages have not yet narrowed to ``m`` channels, 3 its
             1/2-resolution ones.
+        hyper_channels: Width of h_a and h_s and channels of the hyper-latent z; None (the
+            default) is ``n``. A codec grown wider (:mod:`aecodec.train.widen`) keeps its
+            parent's hyper path, whose integer tables and exact hyper-decoder stay as cheap.
     """
 
     n: int = 128
@@ -45,8 +48,11 @@ class HyperpriorConfig:
     context_channels: int = 0
     detail_channels: int = 0
     detail_depth: int = 1
+    hyper_channels: int | None = None
 
     def __post_init__(self) -> None:
+        if self.hyper_channels is None:
+            object.__setattr__(self, "hyper_channels", self.n)
         if not 1 <= self.detail_depth <= MAX_DETAIL_DEPTH:
             raise InputError(f"detail_depth is the detail branch's stride-2 convolutions, 1 to {MAX_DETAIL_DEPTH}, not {self.detail_depth}")
         if not self.knots - 1 <= self.top_rate_parameter <= self.knots:

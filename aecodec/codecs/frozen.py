@@ -62,11 +62,12 @@ HYPER_MARGIN = 2  # z elements
 # Bits are costed a few latent channels at a time, about this many elements per step: few
 # Python steps for a photo, bounded float64 buffers for a 50-megapixel image.
 INFORMATION_ELEMENTS = 1 << 16
-# The context model runs on blocks of latent rows (it reads 2 rows beyond each block) holding
-# about this many non-anchors, so its im2col buffer stays near 60 MB however large the image,
-# while a 768×512 photo (768 non-anchors) is one block: one set of matrix products, which
-# BLAS runs far better than many small ones.
-CONTEXT_POSITIONS = 4096
+# The context model runs on square blocks of the latent read with a margin of 2 elements (its
+# 5×5 window), so its im2col buffers stay bounded however wide or tall the image, and a photo
+# up to 1024×1024 pixels is one block: one set of matrix products, which BLAS runs far better
+# than many small ones. Of all blocks of one size, square ones repeat the fewest margin elements.
+CONTEXT_TILE = 64  # latent elements, even: a block's first row and column stay even
+CONTEXT_MARGIN = 2  # latent elements
 # Dead zone of the encoder's rounding below the first gain knot: the rounding threshold moves
 # by this much per unit of extrapolated rate parameter, up to one unit (see low_rate_deadzone).
 DEADZONE_PER_RATE_UNIT = 0.1
@@ -169,6 +170,32 @@ def round_symbols(residual: np.ndarray, deadzone: float) -> np.ndarray:
     return residual.astype(np.int32)  # |symbols| ≤ LATENT_SYMBOL_MAX = 2^20
 
 
+def _round_against_mean(
+    y_symbols: np.ndarray, latent: np.ndarray, gain: np.ndarray, mean: np.ndarray, deadzone: float, positions: np.ndarray | None = None
+) -> None:
+    """Write :func:`round_symbols` of ``latent × gain − mean`` into ``y_symbols``, at every
+    position or at those where the (H, W) mask ``positions`` is true.
+
+    A few channels at a time (:func:`channel_steps`): the float64 residual of the whole
+    latent would be twice the size of its symbols. The arithmetic is elementwise, so the
+    symbols are those of the whole latent at once.
+    """
+    for channels in channel_steps(latent.shape):
+        gained = latent[channels] * gain[channels]
+        if positions is None:
+            y_symbols[channels] = round_symbols(gained - mean[channels], deadzone)
+        else:
+            y_symbols[channels][:, positions] = round_symbols(gained[:, positions] - mean[channels][:, positions], deadzone)
+
+
+def _widened_for(array: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``array``, or an int32 copy of it if its integer dtype cannot hold every one of ``values``."""
+    limits = np.iinfo(array.dtype)
+    if values.size and (values.min() < limits.min or values.max() > limits.max):
+        return array.astype(np.int32)
+    return array
+
+
 @dataclass(frozen=True)
 class QuantizedLatents:
     """Integer symbols of one image at one quality, and the exact entropy parameters.
@@ -250,7 +277,7 @@ def symbol_crc(*symbol_arrays: np.ndarray) -> int:
     """CRC-32 over the given integer symbol arrays, in order, as int32 little-endian."""
     crc = 0
     for symbols in symbol_arrays:
-        crc = zlib.crc32(np.ascontiguousarray(symbols, dtype="<i4").tobytes(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(symbols, dtype="<i4"), crc)  # the buffer itself: no bytes copy
     return crc
 
 
@@ -337,7 +364,9 @@ class FrozenHyperprior:
         """
         mean = np.empty(y_shape, dtype=np.float64)
         bins = np.empty(y_shape, dtype=np.uint8)  # SCALE_BIN_COUNT (64) tables fit a byte
-        log_scale = np.empty(y_shape, dtype=np.int32) if self.context is not None else None  # clipped as the context model reads it
+        # Clipped as the context model reads it; int16 holds the log-scale of any real image
+        # (|log σ| < 128), and a file beyond that widens it to int32: exact either way.
+        log_scale = np.empty(y_shape, dtype=np.int16) if self.context is not None else None
         log_scale_limit = self.context.input_max * 2**ACTIVATION_FRACTION_BITS if self.context is not None else None
         for rows in spans(z_hat.shape[1], HYPER_TILE, HYPER_MARGIN):
             for cols in spans(z_hat.shape[2], HYPER_TILE, HYPER_MARGIN):
@@ -348,7 +377,9 @@ class FrozenHyperprior:
                 mean[target] = mean_fixed[kept] / 2**ACTIVATION_FRACTION_BITS
                 bins[target] = scale_bin(log_scale_fixed[kept])
                 if log_scale is not None:
-                    log_scale[target] = np.clip(log_scale_fixed[kept], -log_scale_limit, log_scale_limit)
+                    clipped = np.clip(log_scale_fixed[kept], -log_scale_limit, log_scale_limit)
+                    log_scale = _widened_for(log_scale, clipped)
+                    log_scale[target] = clipped
         return mean, bins, log_scale
 
     def _refine_non_anchors(self, y_symbols: np.ndarray, mean: np.ndarray, bins: np.ndarray, log_scale: np.ndarray) -> None:
@@ -356,19 +387,24 @@ class FrozenHyperprior:
 
         Reads only the anchors of ``y_symbols`` and ``mean``, so the encoder (which knows
         every symbol) and the decoder (which has decoded only the anchors) compute the same.
-        Blocks of an even number of rows keep every window's first row even, as the integer
-        network needs.
+        Runs on blocks of :data:`CONTEXT_TILE` elements a side, each read with the context
+        window's margin, so every kept element sees exactly its whole-image neighbours (the
+        network refines the margin too, from a window cut short; those results are dropped).
+        Even block sizes and margins keep every window's first row and column even, so its
+        anchors are the image's, as the integer network needs.
         """
         _, height, width = y_symbols.shape
         scale = 2.0**ACTIVATION_FRACTION_BITS
-        block_rows = max(2, 2 * (CONTEXT_POSITIONS // width))  # width/2 non-anchors per row
-        for start in range(0, height, block_rows):
-            top, end = max(0, start - 2), min(height, start + block_rows)
-            window, block = slice(top, min(height, end + 2)), slice(start, end)
-            y_hat = (y_symbols[:, window] + mean[:, window]) * scale  # exact: μ is a multiple of 2^-8
-            refined_mean, refined_log_scale = self.context.refine(y_hat, mean[:, block] * scale, log_scale[:, block], slice(start - top, end - top))
-            mean[:, block] = refined_mean / scale
-            bins[:, block] = scale_bin(refined_log_scale)
+        for rows in spans(height, CONTEXT_TILE, CONTEXT_MARGIN):
+            for cols in spans(width, CONTEXT_TILE, CONTEXT_MARGIN):
+                read_cols = slice(cols.read_start, cols.read_end)
+                window = (slice(None), slice(rows.read_start, rows.read_end), read_cols)
+                refined_rows = (slice(None), slice(rows.keep_start, rows.keep_end), read_cols)  # with the margin columns
+                y_hat = (y_symbols[window] + mean[window]) * scale  # exact: μ is a multiple of 2^-8
+                refined_mean, refined_log_scale = self.context.refine(y_hat, mean[refined_rows] * scale, log_scale[refined_rows], rows.kept())
+                block = (slice(None), slice(rows.keep_start, rows.keep_end), slice(cols.keep_start, cols.keep_end))
+                mean[block] = refined_mean[:, :, cols.kept()] / scale
+                bins[block] = scale_bin(refined_log_scale[:, :, cols.kept()])
 
     def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
@@ -404,16 +440,17 @@ class FrozenHyperprior:
                 (other values only serve to measure that choice: decoders never need it).
         """
         t = self.rate_parameter(quality)
-        y = latent * interpolate_gain(self.log_gain, t)
-        z = self.transforms.hyper_analysis(y)
+        gain = interpolate_gain(self.log_gain, t)
+        z = self.transforms.hyper_analysis(latent * gain)  # the gained latent lives only for h_a
         z_hat = np.clip(np.round(z), -self.hyper.input_max, self.hyper.input_max).astype(np.int64)
-        mean, bins, log_scale = self._entropy_parameters(z_hat, y.shape)
+        mean, bins, log_scale = self._entropy_parameters(z_hat, latent.shape)
         deadzone = low_rate_deadzone(t) if deadzone is None else deadzone
-        y_symbols = round_symbols(y - mean, deadzone)
+        y_symbols = np.empty(latent.shape, dtype=np.int32)
+        _round_against_mean(y_symbols, latent, gain, mean, deadzone)
         if self.context is not None:  # the anchors' symbols are final; the others are re-rounded
             self._refine_non_anchors(y_symbols, mean, bins, log_scale)
-            non_anchors = ~anchor_mask(*y.shape[1:])
-            y_symbols[:, non_anchors] = round_symbols(y[:, non_anchors] - mean[:, non_anchors], deadzone)
+            del log_scale  # the context model's input only
+            _round_against_mean(y_symbols, latent, gain, mean, deadzone, ~anchor_mask(*latent.shape[1:]))
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
     def information(self, quantized: QuantizedLatents) -> tuple[np.ndarray, np.ndarray]:
@@ -501,12 +538,16 @@ class FrozenHyperprior:
                 streams[name] = _pack_escapes(escapes)
         return CodedLatents(streams=streams, symbol_crc=symbol_crc(z_hat, y_symbols))
 
-    def _y_passes(self, y_symbols: np.ndarray, bins: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The coding passes of the "y" stream: all of y, or the anchors then the others."""
+    def _y_passes(self, y_symbols: np.ndarray, bins: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The coding passes of the "y" stream: all of y, or the anchors then the others
+        (gathered one pass at a time, as the coder reaches it)."""
         if self.context is None:
-            return [(y_symbols, bins)]
+            yield y_symbols, bins
+            return
         anchors = anchor_mask(*y_symbols.shape[1:])
-        return [(y_symbols[:, anchors], bins[:, anchors]), (y_symbols[:, ~anchors], bins[:, ~anchors])]
+        yield y_symbols[:, anchors], bins[:, anchors]
+        non_anchors = ~anchors
+        yield y_symbols[:, non_anchors], bins[:, non_anchors]
 
     def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
         """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride` (16)."""

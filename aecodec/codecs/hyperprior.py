@@ -47,10 +47,10 @@ class MeanScaleHyperprior(nn.Module):
         latent = config.latent_channels
         self.g_a = AnalysisTransform(config.n, config.m, config.detail_channels, config.detail_depth)
         self.g_s = SynthesisTransform(config.n, latent)
-        self.h_a = HyperAnalysis(config.n, latent)
-        self.h_s = HyperSynthesis(config.n, latent)
+        self.h_a = HyperAnalysis(config.hyper_channels, latent)
+        self.h_s = HyperSynthesis(config.hyper_channels, latent)
         self.gain = GainUnit(latent, config.knots)
-        self.z_density = FactorizedDensity(config.n)
+        self.z_density = FactorizedDensity(config.hyper_channels)
         self.context = CheckerboardContext(latent, config.context_channels) if config.context_channels else None
 
     @property

@@ -101,7 +101,7 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str,
         highest_rate_parameter=architecture.top_rate_parameter,
         log_gain=np.asarray(arrays["float.gain.log_gain"], dtype=np.float32),
         log_inverse_gain=np.asarray(arrays["float.gain.log_inverse_gain"], dtype=np.float32),
-        hyper_channels=architecture.n,
+        hyper_channels=architecture.hyper_channels,
         context=context,
     )
 

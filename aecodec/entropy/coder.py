@@ -12,6 +12,8 @@ order, for the caller to store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import constriction
 import numpy as np
 
@@ -19,12 +21,26 @@ from aecodec.entropy.tables import PMFTables
 from aecodec.errors import DesyncError
 
 
-def _groups(table_index: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    order = np.argsort(table_index, kind="stable")
-    sorted_index = table_index[order]
-    starts = np.flatnonzero(np.diff(sorted_index, prepend=-1))
-    ends = np.append(starts[1:], len(order))
-    return [(int(sorted_index[s]), order[s:e]) for s, e in zip(starts, ends)]
+# Symbols are grouped by table one chunk of a pass at a time, so no index array spans the
+# whole pass (a stable argsort of it would take 8 bytes per symbol, twice the symbols' own).
+GROUP_CHUNK = 1 << 20
+
+
+def _groups(table_index: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(table, positions)`` of the flat ``table_index`` in coding order: tables ascending,
+    positions ascending within a table, in runs of positions from one :data:`GROUP_CHUNK` each.
+
+    Coding a table's runs one after the other codes exactly what one call would: the range
+    coder's state carries over from call to call.
+    """
+    if not table_index.size:
+        return
+    tables = int(table_index.max()) + 1
+    chunks = [table_index[start : start + GROUP_CHUNK] for start in range(0, table_index.size, GROUP_CHUNK)]
+    present = np.stack([np.bincount(chunk, minlength=tables) for chunk in chunks]) > 0  # (chunks, tables)
+    for table in np.flatnonzero(present.any(axis=0)):
+        for number in np.flatnonzero(present[:, table]):
+            yield int(table), number * GROUP_CHUNK + np.flatnonzero(chunks[number] == table)
 
 
 class TableCoder:
@@ -64,11 +80,12 @@ class TableCoder:
         """
         return self.encode_passes([(symbols, table_index)])
 
-    def encode_passes(self, passes: list[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, np.ndarray]:
+    def encode_passes(self, passes: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, np.ndarray]:
         """Range-code several ``(symbols, table_index)`` passes, in order, into one stream.
 
         A decoder may need the symbols of one pass to know the tables of the next (the
         checkerboard context model); one stream for all passes saves a stream's framing.
+        ``passes`` may be a generator, so that only the pass being coded need exist.
         """
         encoder = constriction.stream.queue.RangeEncoder()
         escapes = []

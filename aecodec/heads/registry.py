@@ -59,6 +59,20 @@ def verified_backbone(meta: dict) -> tuple[str, dict, dict[str, np.ndarray]]:
     )
 
 
+def backbone_codec(head_id: str) -> str | None:
+    """Id of the installed codec whose g_a the head runs on (as :func:`load_head` picks it), or
+    None when no installed codec has the g_a it was trained on.
+
+    Raises:
+        WeightsMismatchError: The head's weights file is missing or does not match the manifest.
+    """
+    meta = read_meta(zoo.load_arrays(head_id))
+    try:
+        return verified_backbone(meta)[0]
+    except WeightsMismatchError:
+        return None
+
+
 def _onnx_current(head_id: str, backbone_id: str) -> bool:
     from aecodec.runtime import onnx_backend, onnx_files
 

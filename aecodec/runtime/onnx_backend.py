@@ -165,8 +165,10 @@ class OnnxTransforms:
         if problem:
             raise WeightsMismatchError(f"{problem}; run `aecodec export --model {model_id}` to (re)create them")
         self.folder = folder
-        integer = (onnx_files.HYPER_DECODER, onnx_files.CONTEXT)
-        sessions = {graph: inference_session(folder / graph, threads, arena=graph not in integer) for graph in graphs}
+        # h_a runs once over the whole latent, not in tiles: an arena would keep its
+        # activations, the size of several latents, for the rest of the process.
+        without_arena = (onnx_files.HYPER_DECODER, onnx_files.CONTEXT, onnx_files.HYPER_ANALYSIS)
+        sessions = {graph: inference_session(folder / graph, threads, arena=graph not in without_arena) for graph in graphs}
         self._analysis, self._hyper_analysis, self._synthesis = (sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS))
         self._hyper_decoder, self._context = sessions[onnx_files.HYPER_DECODER], sessions.get(onnx_files.CONTEXT)
 

@@ -177,7 +177,7 @@ def _torch_graphs(model: MeanScaleHyperprior) -> dict[str, _TorchGraph]:
     image, latent = torch.rand(1, 3, 64, 96), torch.randn(1, m, 4, 6)
     image_shape = [1, 3, "height", "width"]
     latent_shape = [1, m, "latent_height", "latent_width"]
-    hyper_shape = [1, n, "hyper_height", "hyper_width"]
+    hyper_shape = [1, model.config.hyper_channels, "hyper_height", "hyper_width"]
     return {
         onnx_files.ANALYSIS: _TorchGraph(_Backbone(model.g_a), {"image": image}, {"image": image_shape, **_feature_shapes(n, m)}),
         onnx_files.HYPER_ANALYSIS: _TorchGraph(
@@ -570,7 +570,7 @@ def _write_graphs(model_id: str, folder: Path) -> None:
     models = {name: _export_torch(graph) for name, graph in _torch_graphs(model).items()}
     models[onnx_files.SYNTHESIS] = _interleave_depth_to_space(_split_transposed_convolutions(models[onnx_files.SYNTHESIS]))
     network = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
-    models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.n, config.latent_channels)
+    models[onnx_files.HYPER_DECODER] = _hyper_decoder(network, config.hyper_channels, config.latent_channels)
     context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if config.context_channels else None
     if context is not None:
         models[onnx_files.CONTEXT] = _context(context, config.latent_channels)

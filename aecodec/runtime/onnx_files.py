@@ -243,7 +243,7 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int, context_
     m, n = config.latent_channels, config.n
     image = [1, 3, "height", "width"]
     latent = [1, m, "height / 16", "width / 16"]
-    hyper = [1, n, "ceil(height / 64)", "ceil(width / 64)"]
+    hyper = [1, config.hyper_channels, "ceil(height / 64)", "ceil(width / 64)"]
     gain = f"y_g = float32(latent × gain(t)) per channel, gain(t) as {GAINS} defines it"
     pad = "pad the RGB image on the bottom and right to multiples of 16 by repeating its last row and column; keep the original size"
     finish = "clip the image to [0, 1], multiply by 255 in float32, round half to even to uint8, crop to the original size"
@@ -283,7 +283,7 @@ def model_cards(record: dict, config: HyperpriorConfig, input_max: int, context_
         HYPER_DECODER: (
             "exact integer hyper-decoder: ẑ → fixed-point mean and log-scale of every latent element; "
             "bit-exact with aecodec.entropy.integer_hyper.IntegerHyperSynthesis on any machine",
-            [_tensor("quantized_hyper_latent", "int64", [1, n, "hyper_height", "hyper_width"], f"ẑ, every |value| ≤ {input_max}")],
+            [_tensor("quantized_hyper_latent", "int64", [1, config.hyper_channels, "hyper_height", "hyper_width"], f"ẑ, every |value| ≤ {input_max}")],
             [
                 _tensor("mean", "int64", [1, m, "4 × hyper_height", "4 × hyper_width"], f"mean of the gained latent × {_FIXED_POINT}"),
                 _tensor("log_scale", "int64", [1, m, "4 × hyper_height", "4 × hyper_width"], f"natural log of the Gaussian scale × {_FIXED_POINT}"),

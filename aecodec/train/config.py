@@ -31,7 +31,8 @@ class Schedule:
         warmup: Linear warm-up steps.
         clip_grad: Gradient-norm clip (stabilises GDN early in training).
         ema_decay: Decay of the exponential moving average of weights that gets shipped.
-        bf16: Run the networks under bfloat16 autocast (≈1.8–2.2× faster on Zen 4).
+        precision: ``"auto"`` (bf16 autocast where the hardware computes bf16 natively,
+            float32 elsewhere: :func:`aecodec.train.machine.uses_bf16`), ``"bf16"`` or ``"fp32"``.
         threads: torch intra-op threads.
         seed: Seed for initialisation and data sampling.
         checkpoint_minutes: Wall-clock minutes between checkpoints.
@@ -47,7 +48,7 @@ class Schedule:
     warmup: int = 500
     clip_grad: float = 1.0
     ema_decay: float = 0.999
-    bf16: bool = True
+    precision: str = "auto"
     threads: int = 2
     seed: int = 0
     checkpoint_minutes: float = 5.0
@@ -70,6 +71,10 @@ class TrainConfig(Schedule):
             paying again for the CPU-hours already spent. A model with ``detail_channels``
             may start from weights without them: they are grown in without changing what
             the weights decode (:mod:`aecodec.train.widen`). Only read when no checkpoint exists.
+        resume_from: Optional compact checkpoint in the repository
+            (:func:`aecodec.train.loop.save_compact`), rewritten whenever the run's validation
+            loss is the best so far, and resumed from when the run folder has no checkpoint:
+            a campaign longer than one machine goes on from the repository alone.
         frozen_analysis: Keep g_a's stages as ``init_from`` has them. They are the
             restoration heads' backbone: a codec refined with them frozen shares them (the
             same tensors) with its parent, so the heads trained on the parent's g_a serve
@@ -86,6 +91,7 @@ class TrainConfig(Schedule):
     lambda_min: float = 0.0018
     lambda_max: float = 0.13
     init_from: str | None = None
+    resume_from: str | None = None
     frozen_analysis: bool = False
     detail_rate_warmup: int = 0
 

@@ -35,6 +35,7 @@ from aecodec.train.data import CropSampler, list_photos, load_rgb
 from aecodec.imageio import to_u8
 from aecodec.train.degrade import degrade, gray, jpeg, noise_level_input
 from aecodec.train.loop import apply_step, cpu_seconds, learning_rate, save_atomic, start_run
+from aecodec.train.machine import uses_bf16
 
 VALIDATION_CROP = 256
 _NEW_BLOCK = re.compile(r"level\d\.refine\.\d+\.body\.\d\.(weight|bias)")
@@ -170,6 +171,7 @@ def validate(model: BackboneAndHead, config: HeadTrainConfig, photos: list[np.nd
 def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
     """Train (or resume) a head until ``config.steps``; return the checkpoint path."""
     run_dir, checkpoint_path = start_run(config, run_dir)
+    bf16 = uses_bf16(config.precision, torch.device("cpu"))
     with np.load(config.backbone) as archive:
         codec_arrays = {name: archive[name] for name in archive.files}
     codec_config = read_meta(codec_arrays)["config"]
@@ -236,7 +238,7 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, config) * group.get("lr_scale", 1.0)
         x, level, target = task.inputs(sampler.crops(config.batch))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             output = model(x, level)
         loss = task.loss(output, target)
         if not apply_step(optimizer, loss, trained, trained_ema, config):

@@ -97,6 +97,7 @@ def release(
             "train_config": {k: v for k, v in train_config.items() if k != "model"},
             "steps": state["step"],
             "cpu_hours": cpu_hours,
+            "hours_by_machine": {kind: round(hours, 3) for kind, hours in state.get("hours", {}).items()},
             **lineage,
             "cpu_hours_total": round(cpu_hours + lineage.get("parent_cpu_hours", 0.0), 3),
             "weights": "exponential moving average of the training weights",

@@ -92,7 +92,7 @@ def release_head(
 @click.command()
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--id", "head_id", required=True, help="Head id, e.g. denoise-v1.")
-@click.option("--description", default="", help="One line shown by `aecodec models`.")
+@click.option("--description", default="", help="One line shown by `aecodec models`, which adds the codec the head runs on (so do not name one here).")
 @click.option("--recipe", default="", help="Config file the checkpoint was trained with.")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="Annealed-mean temperature (colorize head).")
 @click.option("--prior-strength", type=float, default=0.0, show_default=True, help="Colorize head: logit adjustment by the training chroma prior (0: none).")

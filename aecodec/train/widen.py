@@ -1,4 +1,5 @@
-"""Function-preserving growth of a released codec's latent by detail channels.
+"""Function-preserving growth of a released codec: its latent by detail channels, its
+transforms' hidden width by more channels.
 
 A codec whose top quality is bound by its capacity (its unquantized autoencoder is barely
 better than its highest quality) needs more latent channels, but training a wider codec
@@ -28,8 +29,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from torch import nn
+
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.errors import InputError
+from aecodec.layers import GDN
 from aecodec.transforms import HyperSynthesis
 
 
@@ -124,3 +128,59 @@ def widen_latent(state: dict[str, torch.Tensor], model: MeanScaleHyperprior) -> 
         else:
             raise InputError(f"init_from weights do not fit the model: {name} is {tuple(state[name].shape)}, the model's {tuple(value.shape)}")
     return grown
+
+
+# Which axis of a parameter writes (produces) channels and which reads them, by module type.
+# ConvTranspose2d stores its weight as (in, out, kh, kw); GDN's gamma is (out, in).
+_WRITES_READS: dict[tuple[type, str], tuple[int | None, int | None]] = {
+    (nn.Conv2d, "weight"): (0, 1),
+    (nn.Conv2d, "bias"): (0, None),
+    (nn.ConvTranspose2d, "weight"): (1, 0),
+    (nn.ConvTranspose2d, "bias"): (0, None),
+    (GDN, "beta_sqrt"): (0, None),
+    (GDN, "gamma_sqrt"): (0, 1),
+}
+
+
+def grow_hidden_width(state: dict[str, torch.Tensor], model: MeanScaleHyperprior) -> dict[str, torch.Tensor]:
+    """``state``, a codec's float weights, grown to ``model``'s wider hidden layers.
+
+    Every tensor whose shape differs is embedded in the model's own (random) one: the
+    entries through which an old output would read a new hidden channel start at zero, so
+    the grown network computes exactly what ``state`` did; the new channels keep their
+    random incoming weights, so they carry signal and their outgoing weights get gradients
+    from the first step (Net2Net's function-preserving growth, Chen et al. 2016, with
+    zero-initialised outgoing weights instead of copied units).
+
+    Raises:
+        InputError: A tensor differs in a way other than wider hidden channels.
+    """
+    modules = dict(model.named_modules())
+    grown = {}
+    for name, initial in model.state_dict().items():
+        old = state.get(name)
+        if old is None:
+            raise InputError(f"init_from weights do not fit the model: they lack {name}")
+        if old.shape == initial.shape:
+            grown[name] = old
+            continue
+        module_name, _, kind = name.rpartition(".")
+        axes = _WRITES_READS.get((type(modules[module_name]), kind))
+        if axes is None or old.dim() != initial.dim() or any(a > b for a, b in zip(old.shape, initial.shape)):
+            raise InputError(f"init_from weights do not fit the model: {name} is {tuple(old.shape)}, the model's {tuple(initial.shape)}")
+        writes, reads = axes
+        value = initial.clone()
+        if reads is not None and old.shape[reads] != initial.shape[reads]:
+            index = [slice(None)] * initial.dim()
+            index[reads] = slice(old.shape[reads], None)
+            if writes is not None:
+                index[writes] = slice(0, old.shape[writes])
+            value[tuple(index)] = 0
+        value[tuple(slice(0, size) for size in old.shape)] = old
+        grown[name] = value
+    return grown
+
+
+def is_narrower(state: dict[str, torch.Tensor], model: MeanScaleHyperprior) -> bool:
+    """Whether ``state`` has the model's tensors with narrower transforms (``n``) than it."""
+    return state["g_a.stages.0.0.weight"].shape[0] < model.config.n
