@@ -5,6 +5,7 @@ first call, so ``import aecodec`` is cheap and has no side effects::
 
     data = aecodec.compress("photo.png", quality=75)   # bytes of an .aec file
     data = aecodec.compress("photo.png", size=40_000)  # or bpp=0.5, or psnr=34
+    result = aecodec.encode("photo.png", psnr=34)      # .data, .quality, .bpp, .target
     image = aecodec.decompress(data)                     # PIL.Image.Image
     aecodec.info(data)                                   # header, chunks, bpp, target
     bits = aecodec.bitmap(data)                          # (H, W) bits per pixel
@@ -17,6 +18,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from aecodec.codecs.quality import DEFAULT_QUALITY
 from aecodec.errors import (
     AecodecError,
     ChecksumError,
@@ -30,6 +32,8 @@ from aecodec.errors import (
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
+
+    from aecodec.pipeline import Compressed
 
 try:
     __version__ = version("aecodec")
@@ -48,14 +52,47 @@ __all__ = [
     "colorize",
     "compress",
     "decompress",
+    "encode",
     "info",
     "restore",
 ]
 
 
+def encode(
+    image: Any,
+    quality: float = DEFAULT_QUALITY,
+    model: str | None = None,
+    *,
+    bpp: float | None = None,
+    size: int | None = None,
+    psnr: float | None = None,
+    backend: str = "auto",
+    refine_steps: int = 0,
+) -> Compressed:
+    """Compress a path, PIL image or uint8 array; the result holds the file and what it records.
+
+    Give ``quality`` (1–100, higher is better), or one target: ``bpp`` (bits per pixel,
+    ±3 %), ``size`` (bytes, never exceeded) or ``psnr`` (dB, at
+    least, with the least bits). ``refine_steps`` > 0 (e.g. 40; needs torch) spends that
+    many gradient steps finding a latent that codes this image better: smaller files at the
+    same quality, slower encoding, decodable by any aecodec.
+
+    Returns:
+        A ``Compressed``: ``data`` (the .aec bytes), ``quality``, ``bpp`` and ``target``
+        (the rate target and the value reached, or None), as :func:`info` reads them back.
+    """
+    from aecodec import pipeline
+    from aecodec.ratecontrol.targets import RateTarget
+
+    targets = [RateTarget(kind, value) for kind, value in (("bpp", bpp), ("size", size), ("psnr", psnr)) if value is not None]
+    if len(targets) > 1:
+        raise InputError("give at most one of bpp, size and psnr")
+    return pipeline.encode(image, quality=quality, model=model, backend=backend, target=targets[0] if targets else None, refine_steps=refine_steps)
+
+
 def compress(
     image: Any,
-    quality: float = 75.0,
+    quality: float = DEFAULT_QUALITY,
     model: str | None = None,
     *,
     bpp: float | None = None,
@@ -64,24 +101,11 @@ def compress(
     backend: str = "auto",
     refine_steps: int = 0,
 ) -> bytes:
-    """Compress a path, PIL image or uint8 array to .aec bytes.
-
-    Give ``quality`` (1–100, higher is better), or one target: ``bpp`` (bits per pixel,
-    ±3 %), ``size`` (bytes, never exceeded) or ``psnr`` (dB, at least, with the least bits).
-    ``refine_steps`` > 0 (e.g. 40; needs torch) spends that many gradient steps finding a
-    latent that codes this image better: smaller files at the same quality, slower encoding,
-    decodable by any aecodec.
-    """
-    from aecodec import pipeline
-    from aecodec.ratecontrol import RateTarget
-
-    targets = [RateTarget(kind, value) for kind, value in (("bpp", bpp), ("size", size), ("psnr", psnr)) if value is not None]
-    if len(targets) > 1:
-        raise InputError("give at most one of bpp, size and psnr")
-    return pipeline.compress(image, quality=quality, model=model, backend=backend, target=targets[0] if targets else None, refine_steps=refine_steps)
+    """The .aec bytes of :func:`encode` (same arguments and errors)."""
+    return encode(image, quality, model, bpp=bpp, size=size, psnr=psnr, backend=backend, refine_steps=refine_steps).data
 
 
-def decompress(data: bytes, backend: str = "auto") -> "Image.Image":
+def decompress(data: bytes, backend: str = "auto") -> Image.Image:
     """Decode .aec bytes to a PIL image in the mode it was compressed from."""
     from aecodec import pipeline
 
@@ -95,7 +119,7 @@ def info(data: bytes) -> dict:
     return pipeline.info(data)
 
 
-def bitmap(image_or_file: Any, quality: float = 75.0, backend: str = "auto") -> "np.ndarray":
+def bitmap(image_or_file: Any, quality: float = DEFAULT_QUALITY, backend: str = "auto") -> np.ndarray:
     """Bits each pixel costs, (H, W) float64: the codec's surprise, usable as an anomaly score.
 
     Args:
@@ -113,7 +137,7 @@ def bitmap(image_or_file: Any, quality: float = 75.0, backend: str = "auto") -> 
     return pipeline.bit_map(image_or_file, quality=quality, backend=backend).bits
 
 
-def restore(image: Any, task: str = "auto", sigma: float | None = None, backend: str = "auto") -> "Image.Image":
+def restore(image: Any, task: str = "auto", sigma: float | None = None, backend: str = "auto") -> Image.Image:
     """Denoise and deblock a photo, or colorize a gray one, with the heads on the codec's backbone.
 
     Args:
@@ -128,6 +152,6 @@ def restore(image: Any, task: str = "auto", sigma: float | None = None, backend:
     return restoration.restore(image, task=task, sigma=sigma, backend=backend)[0]
 
 
-def colorize(image: Any, backend: str = "auto") -> "Image.Image":
+def colorize(image: Any, backend: str = "auto") -> Image.Image:
     """Colour a gray photo; the result's luminance (Pillow's ``convert("L")``) is the input's exactly."""
     return restore(image, task="colorize", backend=backend)

@@ -129,7 +129,7 @@ def compress_file(job: Job, force: bool, quality: float, model: str | None, back
     from aecodec import pipeline
     from aecodec.files import write_atomic
 
-    data = pipeline.compress(job.source, quality=quality, model=model, backend=backend, target=target, refine_steps=refine_steps)
+    data = pipeline.encode(job.source, quality=quality, model=model, backend=backend, target=target, refine_steps=refine_steps).data
     write_atomic(job.output, lambda handle: handle.write(data), force)
     return len(data)
 

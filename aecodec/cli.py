@@ -1,6 +1,6 @@
 """The ``aecodec`` command: a thin layer over the Python API.
 
-Conventions (DESIGN §6): every domain error prints one line ``Error: …`` and exits 1; usage
+Conventions: every domain error prints one line ``Error: …`` and exits 1; usage
 errors exit 2 (click); outputs are derived from the input name, written atomically, and
 never replace an existing file without ``--force``; warnings print as ``Warning: …``.
 
@@ -17,12 +17,14 @@ import click
 
 from aecodec import __version__, batch
 from aecodec.cli_batch import jobs_option, run_folder
-from aecodec.cli_inspect import inspect_command
 from aecodec.cli_export import export_command
+from aecodec.cli_inspect import inspect_command
+from aecodec.cli_release import release_command
 from aecodec.cli_restore import colorize_command, restore_command
 from aecodec.cli_support import FiniteFloatRange, backend_option, check_output, handles_errors, output_format
-from aecodec.files import derived_output, image_writer, is_stdio, read_input, write_output
+from aecodec.codecs.quality import DEFAULT_QUALITY
 from aecodec.errors import InputError
+from aecodec.files import derived_output, image_writer, is_stdio, read_input, write_output
 from aecodec.train.cli import main as train_command
 
 CONTAINER_SUFFIX = ".aec"
@@ -39,12 +41,21 @@ def main() -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: SOURCE with .aec; - for standard output); for a folder SOURCE, an output folder (default: SOURCE).")
-@click.option("-q", "--quality", type=FiniteFloatRange(1, 100), default=None, help="1 (smallest) to 100 (best); fractions allowed.  [default: 75]")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path),
+    help="Output file (default: SOURCE with .aec; - for standard output); for a folder SOURCE, an output folder (default: SOURCE).",
+)
+@click.option(
+    "-q", "--quality", type=FiniteFloatRange(1, 100), default=None,
+    help=f"1 (smallest) to 100 (best); fractions allowed.  [default: {DEFAULT_QUALITY:g}]",
+)
 @click.option("--bpp", type=FiniteFloatRange(0, min_open=True), default=None, help="Find the quality giving this many bits per pixel.")
 @click.option("--size", default=None, help="Find the best quality whose file is at most this size, e.g. 40KB, 1.5MB, 64KiB, 40000.")
 @click.option("--psnr", type=FiniteFloatRange(0, min_open=True), default=None, help="Find the smallest file whose PSNR-RGB is at least this many dB.")
-@click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, metavar="STEPS", help="Refine the latent for this image with STEPS gradient steps (needs torch): fewer bits at the same PSNR, for a much slower encode.  [default: 0]")
+@click.option(
+    "--refine", "refine_steps", type=click.IntRange(0), default=0, metavar="STEPS",
+    help="Refine the latent for this image with STEPS gradient steps (needs torch): fewer bits at the same PSNR, for a much slower encode.  [default: 0]",
+)
 @click.option("--model", default=None, help="Model id (see `aecodec models`; default: the default model).")
 @backend_option
 @jobs_option
@@ -66,24 +77,25 @@ def compress(
     if source.is_dir():
         run_folder(
             source, output, batch.IMAGE_SUFFIXES, CONTAINER_SUFFIX, batch.compress_file, force, jobs, quiet,
-            quality=75.0 if quality is None else quality, model=model, backend=backend, target=target, refine_steps=refine_steps,
+            quality=DEFAULT_QUALITY if quality is None else quality, model=model, backend=backend, target=target, refine_steps=refine_steps,
         )
         return
     output = output or derived_output(source, CONTAINER_SUFFIX)
     check_output(source, output, force)
-    data = pipeline.compress(source, quality=75.0 if quality is None else quality, model=model, backend=backend, target=target, refine_steps=refine_steps)
-    write_output(output, lambda handle: handle.write(data), force)
+    result = pipeline.encode(
+        source, quality=DEFAULT_QUALITY if quality is None else quality, model=model, backend=backend, target=target, refine_steps=refine_steps,
+    )
+    write_output(output, lambda handle: handle.write(result.data), force)
     if not quiet:
-        details = pipeline.info(data)
-        report = f"{source} → {output}: {len(data):,} bytes, {details['bpp']:.3f} bpp (quality {details['quality']:g})"
-        if details["rate_target"]:
-            report += "\n" + _target_line(details["rate_target"])
+        report = f"{source} → {output}: {len(result.data):,} bytes, {result.bpp:.3f} bpp (quality {result.quality:g})"
+        if result.target:
+            report += "\n" + _target_line(result.target.target, result.target.reached)
         click.echo(report, err=is_stdio(output))  # never mixed into piped image data
 
 
 def _rate_target(quality: float | None, bpp: float | None, size: str | None, psnr: float | None):
     """The one rate target given on the command line, or ``None`` for a plain quality."""
-    from aecodec.ratecontrol import RateTarget, parse_size
+    from aecodec.ratecontrol.targets import RateTarget, parse_size
 
     given = {name: value for name, value in (("bpp", bpp), ("size", size), ("psnr", psnr)) if value is not None}
     if len(given) + (quality is not None) > 1:
@@ -94,18 +106,24 @@ def _rate_target(quality: float | None, bpp: float | None, size: str | None, psn
     return RateTarget(kind, parse_size(value) if kind == "size" else value)
 
 
-def _target_line(record: dict) -> str:
-    """One line saying what a rate target asked for and what was reached."""
-    from aecodec.ratecontrol import RateTarget
-
-    target = RateTarget(record["kind"], record["target"])
-    return f"target {target.kind} {target.describe()}: reached {target.describe(record['reached'])}"
+def _target_line(target, reached: float) -> str:
+    """One line saying what a rate target (a ``RateTarget``) asked for and what was reached."""
+    return f"target {target.kind} {target.describe()}: reached {target.describe(reached)}"
 
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help=f"Output image; the format follows the extension (default: SOURCE with {DECODED_SUFFIX}.png, never the original's name; - for standard output); for a folder SOURCE, an output folder of such PNGs (default: SOURCE).")
-@click.option("--format", "format_name", type=click.Choice(list(FORMAT_EXTENSIONS), case_sensitive=False), default=None, help="Output format instead of the extension's (standard output: png by default).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path),
+    help=(
+        f"Output image; the format follows the extension (default: SOURCE with {DECODED_SUFFIX}.png, never the original's name; - for standard output); "
+        "for a folder SOURCE, an output folder of such PNGs (default: SOURCE)."
+    ),
+)
+@click.option(
+    "--format", "format_name", type=click.Choice(list(FORMAT_EXTENSIONS), case_sensitive=False), default=None,
+    help="Output format instead of the extension's (standard output: png by default).",
+)
 @click.option("--reference", type=click.Path(path_type=Path), help="Original image: print PSNR and MS-SSIM of the result against it.")
 @backend_option
 @jobs_option
@@ -175,7 +193,10 @@ def info(source: Path, as_json: bool) -> None:
         ("bpp", f"{details['bpp']:.4f}"),
     ]
     if details["rate_target"]:
-        rows.append(("target", _target_line(details["rate_target"]).removeprefix("target ")))
+        from aecodec.ratecontrol.targets import RateTarget
+
+        record = details["rate_target"]
+        rows.append(("target", _target_line(RateTarget(record["kind"], record["target"]), record["reached"]).removeprefix("target ")))
     for label, value in rows:
         click.echo(f"{label + ':':<10}{value}")
     click.echo(f"{'chunks:':<10}type    offset    length")
@@ -199,8 +220,7 @@ def models() -> None:
 
 def _head_kind(entry) -> str:
     """A head's task and the installed codec whose g_a it runs on, as loading it would find it."""
-    from aecodec.heads.registry import backbone_codec
-    from aecodec.zoo import HEAD_COMMANDS
+    from aecodec.assembly import HEAD_COMMANDS, backbone_codec
 
     codec = backbone_codec(entry.model_id)
     where = f"on {codec}'s g_a" if codec else "unusable: no installed codec has its g_a"
@@ -210,5 +230,6 @@ def _head_kind(entry) -> str:
 main.add_command(export_command)
 main.add_command(inspect_command)
 main.add_command(train_command)
+main.add_command(release_command)
 main.add_command(restore_command)
 main.add_command(colorize_command)

@@ -15,7 +15,9 @@ jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1
 """``--jobs`` of every command that takes a folder."""
 
 
-def run_folder(source: Path, output: Path | None, suffixes: frozenset[str], output_suffix: str, work: Callable, force: bool, jobs: int, quiet: bool, **options) -> None:
+def run_folder(
+    source: Path, output: Path | None, suffixes: frozenset[str], output_suffix: str, work: Callable, force: bool, jobs: int, quiet: bool, **options,
+) -> None:
     """Process every matching file below ``source``; exit 1 after the summary if any failed.
 
     Args:

@@ -31,16 +31,16 @@ from aecodec.errors import InputError
 def export_command(model_id: str | None, out: Path | None, force: bool, quiet: bool) -> None:
     """Export models to ONNX graphs (with model cards) that onnxruntime runs without torch."""
     from aecodec import zoo
-    from aecodec.runtime import onnx_files
+    from aecodec.assembly import onnx_staleness
 
     try:
-        from aecodec.runtime.onnx_export import export_model
+        from aecodec.onnx_build.export import export_model
     except ImportError as exc:
         raise extras_missing("export", exc) from exc
     model_ids = [zoo.entry(model_id).model_id] if model_id else [entry.model_id for entry in zoo.models() + zoo.heads()]
     for current in model_ids:
-        folder = out / current if out is not None else onnx_files.onnx_dir(current)
-        if not force and onnx_files.staleness(current, folder) is None:
+        folder = out / current if out is not None else zoo.onnx_dir(current)
+        if not force and onnx_staleness(current, folder) is None:
             if not quiet:
                 click.echo(f"{current}: {folder} is up to date (use --force to export again)")
             continue

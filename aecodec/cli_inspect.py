@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from aecodec.cli_support import FiniteFloatRange, backend_option, handles_errors
+from aecodec.codecs.quality import DEFAULT_QUALITY
 from aecodec.errors import AecodecError, InputError
 from aecodec.files import write_atomic
 
@@ -23,7 +24,10 @@ OUTLIER_RATIO = 1.5  # flagged when bpp is this many times above (or below) the 
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--map", "map_path", type=click.Path(path_type=Path), help="Write the bit-allocation map over the image to this PNG.")
 @click.option("--rank", is_flag=True, help="SOURCE is a folder: list its images by bits per pixel relative to the median.")
-@click.option("-q", "--quality", type=FiniteFloatRange(1, 100), default=75.0, show_default=True, help="Quality at which images (not .aec files) are coded.")
+@click.option(
+    "-q", "--quality", type=FiniteFloatRange(1, 100), default=DEFAULT_QUALITY, show_default=True,
+    help="Quality at which images (not .aec files) are coded.",
+)
 @backend_option
 @click.option("--force", is_flag=True, help="Overwrite the --map file if it exists.")
 @handles_errors

@@ -21,7 +21,10 @@ def _common_options(default_names: str):
         click.argument("source", type=click.Path(path_type=Path)),
         click.option(
             "-o", "--output", type=click.Path(path_type=Path),
-            help=f"Output image; the format follows the extension (default: {default_names}; - for standard output); for a folder SOURCE, an output folder (default: SOURCE).",
+            help=(
+                f"Output image; the format follows the extension (default: {default_names}; - for standard output); "
+                "for a folder SOURCE, an output folder (default: SOURCE)."
+            ),
         ),
         backend_option,
         jobs_option,
@@ -60,7 +63,10 @@ def _run(source: Path, output: Path | None, task: str, sigma: float | None, back
 
 @click.command("restore")
 @_with_common_options(f"SOURCE with {RESTORED_SUFFIX}, or {COLORIZED_SUFFIX} with --task colorize")
-@click.option("--task", type=click.Choice(["auto", "denoise", "colorize"]), default="auto", show_default=True, help="auto colorizes gray images and denoises colour ones.")
+@click.option(
+    "--task", type=click.Choice(["auto", "denoise", "colorize"]), default="auto", show_default=True,
+    help="auto colorizes gray images and denoises colour ones.",
+)
 @click.option("--sigma", type=FiniteFloatRange(), default=None, help="Noise standard deviation on the 0–255 scale (default: estimated from the image).")
 @handles_errors
 def restore_command(source: Path, output: Path | None, backend: str, jobs: int, force: bool, quiet: bool, task: str, sigma: float | None) -> None:

@@ -11,14 +11,13 @@ import math
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import click
 
 from aecodec.errors import AecodecError, AecodecWarning, InputError
 from aecodec.files import is_stdio
-
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -17,11 +17,11 @@ import os
 import secrets
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from aecodec.errors import InputError
-
 
 STDIO = Path("-")
 """The path that means standard input (for an input) or standard output (for an output)."""

@@ -1,8 +1,8 @@
-"""Render a per-pixel value map over an image, with a labelled colour bar (Pillow only).
+"""Render a per-pixel value map over an image, with a labeled color bar (Pillow only).
 
 Used for bit-allocation maps (``aecodec inspect --map``); kept free of matplotlib so the
-base install can draw them. The colour scale is a perceptually ordered dark-to-bright ramp
-(anchor colours of matplotlib's "inferno"), linear in the value and clipped at a high
+base install can draw them. The color scale is a perceptually ordered dark-to-bright ramp
+(anchor colors of matplotlib's "inferno"), linear in the value and clipped at a high
 percentile so that a few extreme blocks do not wash out the rest.
 """
 
@@ -11,20 +11,20 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-# Anchor colours of the "inferno" colormap at 0, 1/6, ..., 1 (linearly interpolated).
+# Anchor colors of the "inferno" colormap at 0, 1/6, ..., 1 (linearly interpolated).
 _INFERNO = np.array(
     [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 255, 164]],
     dtype=np.float64,
 )
 CLIP_PERCENTILE = 99.5
-IMAGE_WEIGHT = 0.35  # how much of the (gray) image shows through the colours
+IMAGE_WEIGHT = 0.35  # how much of the (gray) image shows through the colors
 BAR_WIDTH = 18
 BAR_MARGIN = 8
 LABEL_WIDTH = 72
 
 
 def colorize(values: np.ndarray, top: float) -> np.ndarray:
-    """Map values in [0, top] to (…, 3) uint8 colours of the ramp."""
+    """Map values in [0, top] to (…, 3) uint8 colors of the ramp."""
     position = np.clip(values / top if top > 0 else np.zeros_like(values), 0, 1) * (len(_INFERNO) - 1)
     lower = np.minimum(position.astype(int), len(_INFERNO) - 2)
     fraction = (position - lower)[..., None]
@@ -32,12 +32,12 @@ def colorize(values: np.ndarray, top: float) -> np.ndarray:
 
 
 def overlay(rgb: np.ndarray, values: np.ndarray, unit: str) -> Image.Image:
-    """The image in gray under the colour-coded ``values``, with a colour bar on the right.
+    """The image in gray under the color-coded ``values``, with a color bar on the right.
 
     Args:
         rgb: (H, W, 3) uint8 image.
         values: (H, W) non-negative values (e.g. bits per pixel).
-        unit: Label of the colour bar (e.g. ``"bits/pixel"``).
+        unit: Label of the color bar (e.g. ``"bits/pixel"``).
     """
     height, width = values.shape
     top = float(np.percentile(values, CLIP_PERCENTILE)) or float(values.max()) or 1.0

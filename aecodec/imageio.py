@@ -32,8 +32,28 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from aecodec.errors import AecodecWarning, FormatError, InputError
 from aecodec.files import read_input
 
+MODES = ("RGB", "L", "RGBA", "LA")  # the modes a container records and decompress restores
+ALPHA_MODES = ("RGBA", "LA")  # the recorded modes that carry an alpha plane
+GRAY_MODES = ("L", "LA")  # the recorded modes decoded back to gray
 _CONVERTED_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
 _HIGH_DEPTH = {"I", "F"}
+
+# The transforms run in tiles (aecodec.codecs.tiling), but the latents and their entropy
+# parameters grow with the image; larger images are refused before any allocation rather than
+# risking the machine's memory (benchmarks/results/memory.json measures every command's peak).
+MAX_PIXELS = 64_000_000
+
+
+def check_pixels(width: int, height: int, action: str = "codes images of up to") -> None:
+    """Refuse an image of more than :data:`MAX_PIXELS` pixels with a one-line InputError.
+
+    Args:
+        width: Image width in pixels.
+        height: Image height in pixels.
+        action: What aecodec does to the image, as the error message words it.
+    """
+    if width * height > MAX_PIXELS:
+        raise InputError(f"image is {width}×{height}; aecodec {action} {MAX_PIXELS // 1_000_000} megapixels")
 
 
 @dataclass(frozen=True)
@@ -135,7 +155,7 @@ def _normalise_mode(image: Image.Image) -> tuple[Image.Image, str]:
         image = image.convert("LA")
     elif mode == "RGBa":
         image = image.convert("RGBA")
-    elif mode not in ("RGB", "RGBA", "L", "LA"):
+    elif mode not in MODES:
         raise InputError(f"unsupported image mode {mode!r}; convert it to RGB or L first")
     return image, image.mode
 
@@ -161,7 +181,7 @@ def prepare(source: str | Path | Image.Image | np.ndarray) -> PreparedImage:
     if image.width < 1 or image.height < 1:
         raise InputError("image has no pixels")
     image, mode = _normalise_mode(image)
-    alpha = np.asarray(image.getchannel("A")) if mode in ("RGBA", "LA") else None
+    alpha = np.asarray(image.getchannel("A")) if mode in ALPHA_MODES else None
     rgb = np.asarray(image.convert("RGB"))
     return PreparedImage(rgb, alpha, mode, icc_profile, exif_bytes)
 
@@ -170,7 +190,7 @@ def to_pil(rgb: np.ndarray, prepared_mode: str, alpha: np.ndarray | None = None,
            icc_profile: bytes | None = None, exif: bytes | None = None) -> Image.Image:
     """Rebuild the user's image from decoded RGB pixels, the recorded mode and metadata."""
     image = Image.fromarray(rgb, "RGB")
-    if prepared_mode in ("L", "LA"):
+    if prepared_mode in GRAY_MODES:
         image = image.convert("L")
     if alpha is not None:
         image.putalpha(Image.fromarray(alpha, "L"))
@@ -179,6 +199,14 @@ def to_pil(rgb: np.ndarray, prepared_mode: str, alpha: np.ndarray | None = None,
     if exif:
         image.info["exif"] = exif
     return image
+
+
+def decoded_as_rgb(rgb: np.ndarray, mode: str) -> np.ndarray:
+    """The RGB pixels of what decoding returns for decoded ``rgb`` in the recorded ``mode``
+    (gray modes are made gray, as :func:`to_pil` makes them)."""
+    if mode in GRAY_MODES:
+        return np.asarray(to_pil(rgb, mode).convert("RGB"))
+    return rgb
 
 
 MAX_ICC_BYTES = 1 << 24

@@ -24,7 +24,7 @@ _K1 = 0.01
 _K2 = 0.03
 MS_SSIM_MIN_SIDE = _WIN_SIZE  # the shortest side one 11-tap window fits in
 # Samples (rows × columns × channels) converted to float64 at a time by psnr and, at every
-# scale, by ms_ssim: whole float64 copies of a 50 MP photo take 1.2 GB each, and MS-SSIM's
+# scale, by ms_ssim: a float64 copy of a photo takes 24 bytes per pixel, and MS-SSIM's
 # moment maps need several of them, so both metrics stream the image in bands of whole rows
 # (small ones: MS-SSIM's working set then stays in cache, which outweighs the window rows
 # each band repeats).
@@ -98,7 +98,7 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
         a: Reference image, (H, W, C) or (H, W), uint8 or float.
         b: Distorted image of the same shape.
         data_range: Dynamic range of the samples (255 for uint8, 1.0 for [0, 1] floats);
-            sets the stabilising constants ``C1 = (K1·L)²`` and ``C2 = (K2·L)²``.
+            sets the stabilizing constants ``C1 = (K1·L)²`` and ``C2 = (K2·L)²``.
 
     Returns:
         MS-SSIM in [0, 1]; 1.0 for identical images.
@@ -253,7 +253,7 @@ def _ms_ssim_levels(smaller_side: int) -> int:
 
 
 def _gaussian_window(size: int, sigma: float) -> np.ndarray:
-    """Normalised 1-D Gaussian taps centred on the middle tap."""
+    """Normalized 1-D Gaussian taps centered on the middle tap."""
     coords = np.arange(size, dtype=np.float64) - size // 2
     g = np.exp(-(coords**2) / (2.0 * sigma**2))
     return g / g.sum()
@@ -262,7 +262,7 @@ def _gaussian_window(size: int, sigma: float) -> np.ndarray:
 def _filter_valid(stack: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Separable 'valid' correlation of the last two axes with ``window``.
 
-    A weighted sum of shifted views: 2×11 vectorised multiply–adds over the whole stack, which
+    A weighted sum of shifted views: 2×11 vectorized multiply–adds over the whole stack, which
     is much faster in numpy than a generic convolution and has no per-pixel Python loop.
     """
     n = window.size
@@ -309,7 +309,7 @@ def _avg_pool2(x: np.ndarray) -> np.ndarray:
 
 
 def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) colourfulness of an (H, W, 3) RGB image on the 0–255 scale.
+    """Hasler & Süsstrunk (2003) colorfulness of an (H, W, 3) RGB image on the 0–255 scale.
 
     ``sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²)`` with rg = R − G, yb = (R + G)/2 − B:
     0 for a gray image, ≈ 30–60 for ordinary photos. Colorization is judged by it because
@@ -354,9 +354,9 @@ def bd_rate(
 ) -> float:
     """Bjøntegaard delta rate of codec B against anchor A, in percent.
 
-    The average bitrate difference at equal quality: −20 means B needs on average 20 % fewer
-    bits than A for the same PSNR. This is the piecewise-cubic variant used by the VCEG/JVET
-    reference since 2017 (and by CompressAI-style tooling): log-rate is interpolated as a
+    The average bitrate difference at equal quality, as a percentage of A's rate: negative
+    means B needs fewer bits than A for the same PSNR. This is the piecewise-cubic variant
+    used by the VCEG/JVET reference since 2017 (and by CompressAI-style tooling): log-rate is interpolated as a
     function of PSNR with a monotone PCHIP (not the original 3rd-order polynomial fit, which
     can oscillate and give nonsense with 4+ points), and the two interpolants are integrated
     exactly over the PSNR interval where both curves have data.
@@ -462,7 +462,7 @@ def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _pchip_end_slope(h0: float, h1: float, m0: float, m1: float) -> float:
-    """Non-centred three-point end slope, limited so the end segment stays monotone."""
+    """Non-centered three-point end slope, limited so the end segment stays monotone."""
     d = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1)
     if np.sign(d) != np.sign(m0):
         return 0.0

@@ -6,7 +6,7 @@ harmless)::
     from aecodec.pillow_plugin import register_opener
     register_opener()
     with Image.open("photo.aec") as im:     # reads only the signature and HEAD chunk
-        im.load()                           # decodes now (needs torch and the weights)
+        im.load()                           # decodes now (needs the weights)
     im.save("copy.aec", quality=60)         # or im.save(buffer, format="AEC", quality=60)
 
 Registered: format "AEC", extension ".aec", MIME type "image/x-aec" (an unofficial
@@ -42,20 +42,20 @@ from typing import IO, Any
 from PIL import Image, ImageFile
 
 from aecodec import bitstream
+from aecodec.bitstream.spec import CHUNK_OVERHEAD, CHUNK_PREFIX
+from aecodec.codecs.quality import DEFAULT_QUALITY
 from aecodec.errors import AecodecError, FormatError, UnsupportedVersionError
+from aecodec.imageio import MODES
 
 FORMAT = "AEC"
 EXTENSION = ".aec"
 MIME_TYPE = "image/x-aec"
 DECODER = "aec"
-DEFAULT_QUALITY = 75.0
-MODES = ("RGB", "L", "RGBA", "LA")
 
 # A 1.0 HEAD holds at most ~100 bytes; minor versions may append fields. The cap stops a
 # corrupt length field from making ``_open`` allocate gigabytes before the CRC check.
 _MAX_HEAD_BYTES = 1 << 16
-_CHUNK_PREFIX = 8  # u32 length + 4-byte type
-_CRC_BYTES = 4
+_CRC_BYTES = CHUNK_OVERHEAD - CHUNK_PREFIX
 
 
 def _accept(prefix: bytes) -> bool:
@@ -78,10 +78,10 @@ class AecImageFile(ImageFile.ImageFile):
 
     def _open(self) -> None:
         assert self.fp is not None
-        start = self.fp.read(len(bitstream.SIGNATURE) + _CHUNK_PREFIX)
+        start = self.fp.read(len(bitstream.SIGNATURE) + CHUNK_PREFIX)
         if not _accept(start):
             raise SyntaxError("not an .aec file (bad signature)")
-        if len(start) < len(bitstream.SIGNATURE) + _CHUNK_PREFIX:
+        if len(start) < len(bitstream.SIGNATURE) + CHUNK_PREFIX:
             raise SyntaxError("truncated .aec file: no HEAD chunk")
         (length,) = struct.unpack(">I", start[len(bitstream.SIGNATURE) : len(bitstream.SIGNATURE) + 4])
         if length > _MAX_HEAD_BYTES:
@@ -153,12 +153,12 @@ class AecDecoder(ImageFile.PyDecoder):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """Encodes ``im`` with :func:`aecodec.pipeline.compress` (options: quality, model)."""
+    """Encodes ``im`` with :func:`aecodec.pipeline.encode` (options: quality, model)."""
     from aecodec import pipeline  # deferred: pulls in numpy and torch
 
     quality = im.encoderinfo.get("quality", DEFAULT_QUALITY)
     try:
-        data = pipeline.compress(im, quality=quality, model=im.encoderinfo.get("model"))
+        data = pipeline.encode(im, quality=quality, model=im.encoderinfo.get("model")).data
     except AecodecError as exc:
         raise OSError(f"cannot write image as AEC: {exc}") from exc
     fp.write(data)

@@ -22,24 +22,18 @@ import numpy as np
 from PIL import Image
 
 from aecodec import imageio
+from aecodec.assembly import LoadedHead, load_head
 from aecodec.codecs.tiling import spans
 from aecodec.errors import InputError
 from aecodec.heads import chroma
 from aecodec.heads.config import NOISE_SCALE, SIGMA_MAX
 from aecodec.heads.noise import estimate_sigma
-from aecodec.heads.registry import LoadedHead, load_head
-from aecodec.pipeline import MAX_PIXELS
+from aecodec.transforms.geometry import STRIDE
 
 TASKS = ("auto", "denoise", "colorize")
 TILE = 512
 MARGIN = 64
-STRIDE = 16
 _ESTIMATION_WINDOW = 2048
-
-
-def _check_pixels(height: int, width: int) -> None:
-    if height * width > MAX_PIXELS:
-        raise InputError(f"image is {width}×{height}; aecodec restores at most {MAX_PIXELS // 1_000_000} megapixels")
 
 
 def run_tiled(
@@ -99,7 +93,7 @@ def denoise_array(image: np.ndarray, head: LoadedHead, sigma: float | None = Non
     Returns:
         The restored (H, W, 3) uint8 image and the σ used.
     """
-    _check_pixels(*image.shape[:2])
+    imageio.check_pixels(image.shape[1], image.shape[0], "restores at most")
     if sigma is None:
         sigma = _estimated_sigma(image)
     elif not 0 <= sigma <= SIGMA_MAX:
@@ -109,7 +103,7 @@ def denoise_array(image: np.ndarray, head: LoadedHead, sigma: float | None = Non
 
 def colorize_array(luminance: np.ndarray, head: LoadedHead) -> np.ndarray:
     """Colour (H, W, 3) uint8 for an (H, W) uint8 luminance; its luminance is the input, exactly."""
-    _check_pixels(*luminance.shape)
+    imageio.check_pixels(luminance.shape[1], luminance.shape[0], "restores at most")
     config = head.config
 
     def colour_tile(logits: np.ndarray, tile: np.ndarray) -> np.ndarray:

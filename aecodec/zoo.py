@@ -1,9 +1,10 @@
-"""Model zoo: model id → weights file, verified by sha256, built through the registry.
+"""Model zoo: the manifest, each model's weights file verified by sha256, and its graph folder.
 
 Weights live in ``weights/`` beside the package in a source checkout, or inside the
 installed package (``aecodec/_weights``, put there by the wheel build); the environment
 variable ``AECODEC_WEIGHTS_DIR`` overrides both. ``MANIFEST.json`` there lists every model
-with its file and sha256; a file whose hash differs is refused, never loaded.
+with its file and sha256; a file whose hash differs is refused, never loaded. The zoo only
+finds and verifies files: turning them into a model is :mod:`aecodec.assembly`'s job.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aecodec.errors import InputError, WeightsMismatchError
+from aecodec.errors import WeightsMismatchError
 
 MANIFEST_NAME = "MANIFEST.json"
-HEAD_COMMANDS = {"denoise": "aecodec restore", "colorize": "aecodec colorize"}
-"""The command that runs the head of each restoration task."""
+ONNX_FOLDER = "onnx"
+"""Folder of the weights folder that holds one graph folder per model."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ def weights_dir() -> Path:
         return Path(override)
     packaged = Path(__file__).parent / "_weights"
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "weights"
+
+
+def onnx_dir(model_id: str) -> Path:
+    """Folder of a model's ONNX graphs, as ``aecodec export`` writes it: ``<weights dir>/onnx/<model id>``."""
+    return weights_dir() / ONNX_FOLDER / model_id
 
 
 def _manifest() -> dict:
@@ -139,7 +145,7 @@ def validation_curves(model_id: str) -> dict[str, list[tuple[float, float]]] | N
 def latent_prior_weights(model_id: str, kind: str, channels: int) -> np.ndarray | None:
     """Per-channel weights (``channels``,) that turn the latent's rounding errors (``kind``
     ``"psnr"``) or channel entropies (``"bits"``) into a predicted MSE or file size
-    (:mod:`aecodec.latent_priors`), as ``benchmarks/latent_priors.py`` fitted them for the
+    (:mod:`aecodec.ratecontrol.predicted_curves`), as ``benchmarks/latent_priors.py`` fitted them for the
     model and recorded the non-zero ones in the manifest; None when it has no fit.
 
     Rate control starts from the curve they predict for the image instead of the typical one.
@@ -190,37 +196,3 @@ def load_arrays(model_id: str) -> dict[str, np.ndarray]:
         raise WeightsMismatchError(f"weights file {found.file.name} has sha256 {actual[:16]}…, manifest says {found.sha256[:16]}…")
     with np.load(found.file, allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
-
-
-@lru_cache(maxsize=4)
-def load_codec(model_id: str, backend: str = "auto"):
-    """The ready codec for ``model_id`` (cached per process).
-
-    Raises:
-        InputError: ``model_id`` is a restoration head (the message names its command).
-        WeightsMismatchError: As :func:`entry` and :func:`load_arrays`.
-    """
-    from aecodec.codecs.registry import build
-
-    task = entry(model_id).task
-    if task:
-        raise InputError(f"{model_id} is a {task} restoration head, not a codec: `{HEAD_COMMANDS[task]}` uses it; `aecodec models` lists the codecs")
-    return build(load_arrays(model_id), backend, model_id)
-
-
-@lru_cache(maxsize=2)
-def load_refiner(model_id: str):
-    """The encoder-side latent refiner of ``model_id`` (cached per process; needs torch)."""
-    from aecodec.codecs.registry import build_refiner
-
-    return build_refiner(load_arrays(model_id), *trade_off_range(model_id))
-
-
-def codec_for(model_id: str, sha256_prefix: bytes, backend: str = "auto"):
-    """The codec a container names, refusing it if the installed weights differ."""
-    found = entry(model_id)
-    if found.sha256_prefix != sha256_prefix:
-        raise WeightsMismatchError(
-            f"file was coded with {model_id} weights {sha256_prefix.hex()}, installed are {found.sha256_prefix.hex()}"
-        )
-    return load_codec(model_id, backend)

@@ -31,11 +31,12 @@ DEFAULT_FOLDER = REPO.parent / "shared" / "data" / "val"
 
 def unquantized_rgb(codec, rgb: np.ndarray) -> np.ndarray:
     """The image g_s returns for g_a's latent, gained and un-gained at quality 100 without rounding."""
-    from aecodec.codecs.frozen import QUALITY_MAX, interpolate_gain
+    from aecodec.codecs.quality import QUALITY_MAX
+    from aecodec.codecs.rounding import interpolate_gain
     from aecodec.imageio import pad_edges
 
     height, width = rgb.shape[:2]
-    latent = codec.analyse(pad_edges(rgb, codec.stride).transpose(2, 0, 1))
+    latent = codec.analyze(pad_edges(rgb, codec.stride).transpose(2, 0, 1))
     t = codec.rate_parameter(QUALITY_MAX)
     round_trip = interpolate_gain(codec.log_gain, t) * interpolate_gain(codec.log_inverse_gain, t)
     pixels = codec.transforms.synthesis((latent * round_trip).astype(np.float32))
@@ -51,12 +52,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import aecodec
-    from aecodec import zoo
+    from aecodec import assembly, zoo
     from aecodec.metrics import bpp, psnr
     from aecodec.train.data import list_photos, load_rgb
 
     model_id = args.model or zoo.default_model_id()
-    codec = zoo.load_codec(model_id, args.backend)
+    codec = assembly.load_codec(model_id, args.backend)
     paths = list_photos(args.folder)
     if not paths:
         parser.error(f"no images in {args.folder}")

@@ -23,14 +23,14 @@ import numpy as np
 import torch
 
 from aecodec import restoration
-from aecodec.codecs.registry import read_meta
+from aecodec.assembly import LoadedHead
 from aecodec.heads import chroma
 from aecodec.heads.config import HeadConfig
-from aecodec.heads.registry import LoadedHead
 from aecodec.metrics import colourfulness, psnr
 from aecodec.runtime.torch_backend import TorchHead
 from aecodec.train.chroma_prior import bias_adjustment, chroma_prior
 from aecodec.train.data import list_photos, load_rgb
+from aecodec.weights_format import read_meta
 
 
 def main() -> None:
@@ -54,7 +54,7 @@ def main() -> None:
     prior = chroma_prior(train_config["train_dir"], config.chroma_bins, config.chroma_range)
     photos = [load_rgb(path) for path in list_photos(args.folder)]
     lumas = [chroma.luminance_u8(photo) for photo in photos]
-    gray = float(np.mean([psnr(np.repeat(l[..., None], 3, axis=-1), p) for l, p in zip(lumas, photos)]))
+    gray = float(np.mean([psnr(np.repeat(luma[..., None], 3, axis=-1), p) for luma, p in zip(lumas, photos)]))
     truth = float(np.mean([colourfulness(p) for p in photos]))
     rows = []
     print(f"{len(photos)} photos, step {state['step']}: gray baseline {gray:.2f} dB, true colourfulness {truth:.1f}")
@@ -71,12 +71,19 @@ def main() -> None:
                 "colourfulness_ratio": float(np.mean([colourfulness(c) for c in colours]) / truth),
             }
             rows.append(row)
-            print(f"strength {strength:.2f} T {temperature:.2f}: {row['psnr']:.2f} dB ({row['psnr'] - gray:+.2f} over gray), colourfulness {row['colourfulness_ratio']:.1%} of truth", flush=True)
+            print(
+                f"strength {strength:.2f} T {temperature:.2f}: {row['psnr']:.2f} dB ({row['psnr'] - gray:+.2f} over gray), "
+                f"colourfulness {row['colourfulness_ratio']:.1%} of truth",
+                flush=True,
+            )
     eligible = [r for r in rows if r["colourfulness_ratio"] >= 0.5]
     best = max(eligible, key=lambda r: r["psnr"]) if eligible else None
     print(f"chosen: {best}" if best else "no pair reaches 50 % colourfulness")
     args.out.mkdir(parents=True, exist_ok=True)
-    document = {"checkpoint_step": state["step"], "folder": str(args.folder), "uniform_mix": args.mix, "gray_psnr": gray, "true_colourfulness": truth, "rows": rows, "chosen": best}
+    document = {
+        "checkpoint_step": state["step"], "folder": str(args.folder), "uniform_mix": args.mix, "gray_psnr": gray, "true_colourfulness": truth,
+        "rows": rows, "chosen": best,
+    }
     (args.out / "colorize-calibration.json").write_text(json.dumps(document, indent=2) + "\n")
 
 

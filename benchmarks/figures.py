@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-
 from rd_codecs import AvifCodec, Codec, JpegCodec, WebPCodec
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ Usage::
 
 Rate control (``aecodec compress --bpp/--size/--psnr``) starts where it expects the target,
 and the model's typical curve misses an image's PSNR by 2.5 dB and its bits by a third in the
-median. :mod:`aecodec.latent_priors` predicts the MSE at a quality as a weighted sum of the
+median. :mod:`aecodec.ratecontrol.predicted_curves` predicts the MSE at a quality as a weighted sum of the
 per-channel rounding errors of the latent rounded without the entropy model's means, and the
 file's bits as a weighted sum of those rounded channels' empirical entropies.
 
@@ -43,16 +43,17 @@ class Curves:
 
     def __init__(self, path: Path, model_id: str, backend: str) -> None:
         import aecodec
-        from aecodec import latent_priors, zoo
+        from aecodec import assembly
         from aecodec.imageio import pad_edges
         from aecodec.metrics import psnr
+        from aecodec.ratecontrol import predicted_curves
         from aecodec.train.data import load_rgb
 
         rgb = load_rgb(path)
-        codec = zoo.load_codec(model_id, backend)
-        latent = codec.analyse(pad_edges(rgb, codec.stride).transpose(2, 0, 1))
+        codec = assembly.load_codec(model_id, backend)
+        latent = codec.analyze(pad_edges(rgb, codec.stride).transpose(2, 0, 1))
         self.pixels = rgb.shape[0] * rgb.shape[1]
-        self.features = {"psnr": latent_priors.rounding_errors(codec, latent, QUALITIES), "bits": latent_priors.rounded_bits(codec, latent, QUALITIES)}
+        self.features = {"psnr": predicted_curves.rounding_errors(codec, latent, QUALITIES), "bits": predicted_curves.rounded_bits(codec, latent, QUALITIES)}
         psnrs, bits = [], []
         for quality in QUALITIES:
             data = aecodec.compress(rgb, quality=quality, model=model_id, backend=backend)
@@ -134,7 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.write_manifest:
         manifest_path = zoo.weights_dir() / zoo.MANIFEST_NAME
         manifest = json.loads(manifest_path.read_text())
-        recorded = {"command": result["command"], "fitted_on": f"{len(training)} photos of {args.train.name}/, named in benchmarks/results/latent-priors-{model_id}.json"}
+        recorded = {
+            "command": result["command"],
+            "fitted_on": f"{len(training)} photos of {args.train.name}/, named in benchmarks/results/latent-priors-{model_id}.json",
+        }
         for kind in ("psnr", "bits"):
             report = result[kind]
             recorded[kind] = {

@@ -8,7 +8,7 @@ Usage::
 Below the first gain knot (rate parameter t < 0) a model can reach lower rates in two ways:
 extrapolate the gains further (what ``lowest_rate_parameter`` does), or round the latent with
 a dead zone δ, s = sign(r)·floor(|r| + 0.5 − δ) (what
-:func:`aecodec.codecs.frozen.low_rate_deadzone` does). For every (t, δ) pair this codes the
+:func:`aecodec.codecs.rounding.low_rate_deadzone` does). For every (t, δ) pair this codes the
 photos (``--images`` picked evenly from FOLDER's sorted listing, default ../shared/data/val)
 and reports the mean ideal bits per pixel of the symbols (the range coder adds a few bytes
 per stream and the container ~120 bytes per file, the same for every pair) and the mean
@@ -31,11 +31,12 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-from aecodec import zoo  # noqa: E402
-from aecodec.codecs.frozen import QUALITY_MIN  # noqa: E402
+from rd import list_images, load_rgb  # noqa: E402
+
+from aecodec import assembly, zoo  # noqa: E402
+from aecodec.codecs.quality import QUALITY_MIN  # noqa: E402
 from aecodec.imageio import pad_edges, to_u8  # noqa: E402
 from aecodec.metrics import psnr  # noqa: E402
-from rd import list_images, load_rgb  # noqa: E402
 
 
 def floats(text: str) -> list[float]:
@@ -46,13 +47,13 @@ def floats(text: str) -> list[float]:
 def measure(codec, image: np.ndarray, pairs: list[tuple[float, float]]) -> dict[tuple[float, float], tuple[float, float]]:
     """(bits per pixel, PSNR-RGB) of one (H, W, 3) uint8 image at every (t, δ) pair."""
     height, width = image.shape[:2]
-    latent = codec.analyse(np.ascontiguousarray(pad_edges(image, codec.stride).transpose(2, 0, 1)))
+    latent = codec.analyze(np.ascontiguousarray(pad_edges(image, codec.stride).transpose(2, 0, 1)))
     results = {}
     for t, deadzone in pairs:
         at_t = copy.copy(codec)
         at_t.lowest_rate_parameter = t  # quality 1 now selects exactly t
         quantized = at_t.quantize(latent, QUALITY_MIN, deadzone=deadzone)
-        bits = sum(part.sum() for part in at_t.information(quantized))
+        bits = sum(part.sum() for part in at_t.symbol_bits(quantized))
         decoded = to_u8(255 * at_t.reconstruct(quantized, QUALITY_MIN)[:, :height, :width].transpose(1, 2, 0))
         results[(t, deadzone)] = (bits / (height * width), psnr(image, decoded))
     return results
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = list_images(args.folder)
     paths = [paths[round(i * len(paths) / args.images)] for i in range(min(args.images, len(paths)))]
-    codec = zoo.load_codec(zoo.default_model_id(), "torch")
+    codec = assembly.load_codec(zoo.default_model_id(), "torch")
     pairs = [(t, deadzone) for t in args.rates for deadzone in args.deadzones]
     totals = {pair: np.zeros(2) for pair in pairs}
     for number, path in enumerate(paths, 1):

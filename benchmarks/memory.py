@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    (args.out / "memory.json").write_text(json.dumps({"backend": args.backend, "quality": args.quality, "refine_steps": args.refine, "rows": rows}, indent=2) + "\n")
+    (args.out / "memory.json").write_text(
+        json.dumps({"backend": args.backend, "quality": args.quality, "refine_steps": args.refine, "rows": rows}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

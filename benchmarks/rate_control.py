@@ -86,10 +86,12 @@ def main(argv: list[str] | None = None) -> None:
         with Image.open(path) as opened:
             image = np.asarray(opened.convert("RGB"))
         aecodec.compress(image, quality=75, backend=args.backend)  # load and warm up
-        plain, _ = median_seconds(lambda: aecodec.compress(image, quality=75, backend=args.backend), args.repeats)
+        plain, _ = median_seconds(lambda image=image: aecodec.compress(image, quality=75, backend=args.backend), args.repeats)
         for kind, goal in targets_for(image.shape[0] * image.shape[1]):
             try:
-                seconds, data = median_seconds(lambda: aecodec.compress(image, backend=args.backend, **{kind: goal}), args.repeats)
+                seconds, data = median_seconds(
+                    lambda image=image, kind=kind, goal=goal: aecodec.compress(image, backend=args.backend, **{kind: goal}), args.repeats
+                )
             except InputError as exc:  # e.g. 0.25 bpp below what quality 1 gives this image
                 rows.append({"image": path.name, "kind": kind, "target": goal, "reachable": False, "note": str(exc)})
                 continue
@@ -110,7 +112,10 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "rate-control.json").write_text(json.dumps({"backend": args.backend, "images": len(paths), "summary": summary}, indent=2) + "\n")
     print(f"{'target':<12} {'n':>3} {'unreach.':>8} {'median err':>10} {'worst err':>10} {'misses':>6} {'time ×plain':>11}")
     for label, row in summary.items():
-        print(f"{label:<12} {row['measured']:>3} {row['unreachable']:>8} {row['median_error']:>10.4f} {row['worst_error']:>10.4f} {row['misses']:>6} {row['median_time_ratio']:>11.2f}")
+        print(
+            f"{label:<12} {row['measured']:>3} {row['unreachable']:>8} {row['median_error']:>10.4f} {row['worst_error']:>10.4f} "
+            f"{row['misses']:>6} {row['median_time_ratio']:>11.2f}"
+        )
 
 
 def summarise(rows: list[dict]) -> dict[str, dict]:

@@ -39,7 +39,6 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-from aecodec.metrics import bpp, ms_ssim, psnr  # noqa: E402
 from rd_codecs import CODECS, AecodecCodec, Codec  # noqa: E402
 from rd_report import (  # noqa: E402
     Measurement,
@@ -53,6 +52,8 @@ from rd_report import (  # noqa: E402
     write_json,
     write_plot,
 )
+
+from aecodec.metrics import bpp, ms_ssim, psnr  # noqa: E402
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".avif"})
 DEFAULT_CODECS = ("aecodec", "aecodec-refined", "jpeg", "webp", "avif", "jxl")

@@ -39,8 +39,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from aecodec import restoration
+from aecodec.assembly import load_head
 from aecodec.heads import chroma
-from aecodec.heads.registry import load_head
 from aecodec.imageio import to_u8
 from aecodec.metrics import colourfulness, psnr
 from aecodec.train.degrade import jpeg
@@ -199,10 +199,16 @@ def _csv_rows(document: dict) -> list[dict]:
     for task in ("denoise", "jpeg"):
         for setting, methods in document[task].items():
             for method, numbers in methods.items():
-                rows.append({"task": task, "setting": setting, "method": method, "psnr": f"{numbers['psnr']:.3f}", "images": numbers["images"], "seconds_median": f"{numbers.get('seconds_median', float('nan')):.3f}"})
+                rows.append({
+                    "task": task, "setting": setting, "method": method, "psnr": f"{numbers['psnr']:.3f}", "images": numbers["images"],
+                    "seconds_median": f"{numbers.get('seconds_median', float('nan')):.3f}",
+                })
     for method in ("gray", "aecodec"):
         numbers = document["colorize"][method]
-        rows.append({"task": "colorize", "setting": f"colourfulness {numbers['colourfulness']:.1f}" if "colourfulness" in numbers else "", "method": method, "psnr": f"{numbers['psnr']:.3f}", "images": numbers["images"], "seconds_median": f"{numbers.get('seconds_median', float('nan')):.3f}"})
+        rows.append({
+            "task": "colorize", "setting": f"colourfulness {numbers['colourfulness']:.1f}" if "colourfulness" in numbers else "", "method": method,
+            "psnr": f"{numbers['psnr']:.3f}", "images": numbers["images"], "seconds_median": f"{numbers.get('seconds_median', float('nan')):.3f}",
+        })
     return rows
 
 
@@ -236,7 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "images": [p.name for p in paths],
         "baselines_installed": available_baselines(),
         "cbm3d_subset": [p.name for i, p in enumerate(paths) if i % args.cbm3d_every == 0],
-        "protocol": "noise: seeded N(0, σ²) per image, added without clipping; outputs clipped and rounded to 8 bits; RGB PSNR, mean over images; seconds: median per image",
+        "protocol": (
+            "noise: seeded N(0, σ²) per image, added without clipping; outputs clipped and rounded to 8 bits; "
+            "RGB PSNR, mean over images; seconds: median per image"
+        ),
         "denoise": denoising(photos, sigmas, args.cbm3d_every, args.backend, pictures),
         "jpeg": deblocking(photos, qualities, args.backend, pictures),
         "colorize": colorization(photos, args.backend, pictures),

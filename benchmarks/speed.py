@@ -56,10 +56,11 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-from aecodec.metrics import bpp, psnr  # noqa: E402
-from aecodec.runtime.onnx_backend import THREADS_VARIABLE  # noqa: E402
 from rd import list_images, load_rgb  # noqa: E402
 from rd_codecs import CODECS  # noqa: E402
+
+from aecodec.metrics import bpp, psnr  # noqa: E402
+from aecodec.runtime.onnx_backend import THREADS_VARIABLE  # noqa: E402
 
 DEFAULT_FOLDER = _REPO_ROOT.parent / "shared" / "data" / "val"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", THREADS_VARIABLE)
@@ -136,13 +137,13 @@ def _instrument(codec) -> dict[str, float]:
 def _aecodec_round_trip(backend: str, threads: int, quality: int) -> RoundTrip:
     """Encode and decode functions of aecodec on ``backend``, and its profiling clock."""
     import aecodec
-    from aecodec import zoo
+    from aecodec import assembly, zoo
 
     if backend == "torch":
         import torch
 
         torch.set_num_threads(threads)
-    clock = _instrument(zoo.load_codec(zoo.default_model_id(), backend))
+    clock = _instrument(assembly.load_codec(zoo.default_model_id(), backend))
 
     def encode(image: Image.Image) -> bytes:
         return aecodec.compress(image, quality=quality, backend=backend)

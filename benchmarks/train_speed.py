@@ -33,9 +33,9 @@ import torch.multiprocessing as mp
 
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.objective import rate_distortion
 from aecodec.train.config import TrainConfig
 from aecodec.train.loop import initialise_from
-from aecodec.train.losses import rate_distortion
 from aecodec.train.machine import machine_kind
 
 
@@ -105,7 +105,7 @@ def head_seconds_per_step(task: str, bf16: bool, crop: int, batch: int, steps: i
     """Median wall-clock seconds of one head training step (backbone frozen, as in training)."""
     from aecodec.heads.config import HeadConfig
     from aecodec.heads.model import BackboneAndHead, RestorationHead
-    from aecodec.transforms import AnalysisTransform
+    from aecodec.transforms.analysis import AnalysisTransform
 
     head = RestorationHead(HeadConfig(task=task), 96, 160)
     model = BackboneAndHead(AnalysisTransform(96, 160), head).to(memory_format=torch.channels_last)
@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     for row in rows:
         print(f"| {row['processes']} × {row['threads']} | {row['precision']} | {'on' if row['flush_denormal'] else 'off'} | {row['seconds']:.3f} |")
     if args.json:
-        args.json.write_text(json.dumps({"machine": kind, "config": str(args.config), "batch": config.batch, "crop": config.crop, "rows": rows}, indent=1) + "\n")
+        args.json.write_text(
+            json.dumps({"machine": kind, "config": str(args.config), "batch": config.batch, "crop": config.crop, "rows": rows}, indent=1) + "\n"
+        )
 
 
 if __name__ == "__main__":

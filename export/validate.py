@@ -35,13 +35,14 @@ import numpy as np
 from PIL import Image
 
 import aecodec
-from aecodec import bitstream, pipeline, zoo
-from aecodec.codecs.frozen import CodedLatents, interpolate_gain
+from aecodec import assembly, bitstream, pipeline, zoo
+from aecodec.codecs.rounding import interpolate_gain
+from aecodec.codecs.streams import CodedLatents
 from aecodec.entropy.integer_context import IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
 from aecodec.imageio import pad_edges
-from aecodec.runtime import onnx_files
 from aecodec.metrics import psnr
+from aecodec.runtime import onnx_files
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
 
 FLOAT_TOLERANCE = 1e-3  # float32 transforms; observed differences are ~1e-5
@@ -80,8 +81,8 @@ def _size(rgb: np.ndarray) -> str:
 
 def float_rows(model_id: str, crops: list[np.ndarray], rates: list[float], threads: int) -> list[dict]:
     """Max abs differences of every float graph output, per crop and rate."""
-    codec = zoo.load_codec(model_id, "torch")
-    reference, backend = codec.transforms, OnnxTransforms(model_id, threads=threads)
+    codec = assembly.load_codec(model_id, "torch")
+    reference, backend = codec.transforms, OnnxTransforms(zoo.onnx_dir(model_id), threads=threads)
     rows = []
     for rgb in crops:
         x = _padded(rgb)
@@ -104,8 +105,8 @@ def float_rows(model_id: str, crops: list[np.ndarray], rates: list[float], threa
 
 def head_rows(crops: list[np.ndarray], threads: int) -> list[dict]:
     """Every installed head: max |onnxruntime − torch| of its raw output per crop."""
+    from aecodec.assembly import load_head
     from aecodec.heads.config import NOISE_SCALE
-    from aecodec.heads.registry import load_head
 
     rows = []
     for entry in zoo.heads():
@@ -119,16 +120,16 @@ def head_rows(crops: list[np.ndarray], threads: int) -> list[dict]:
 
 def _coded(data: bytes) -> CodedLatents:
     container = bitstream.read_container(data)
-    return CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
+    return CodedLatents(container.streams, container.symbol_crc)
 
 
 def codec_rows(model_id: str, crops: list[np.ndarray]) -> list[dict]:
     """Cross-backend decoding: symbols and pixels of each file under both backends."""
-    codecs = {name: zoo.load_codec(model_id, name) for name in ("torch", "onnx")}
+    codecs = {name: assembly.load_codec(model_id, name) for name in ("torch", "onnx")}
     rows = []
     for rgb in crops:
         for quality in QUALITIES:
-            files = {name: pipeline.compress(rgb, quality=quality, model=model_id, backend=name) for name in codecs}
+            files = {name: pipeline.encode(rgb, quality=quality, model=model_id, backend=name).data for name in codecs}
             row = {"size": _size(rgb), "quality": quality}
             for encoded_by, data in files.items():
                 decoded_by = "onnx" if encoded_by == "torch" else "torch"
@@ -145,8 +146,8 @@ def codec_rows(model_id: str, crops: list[np.ndarray]) -> list[dict]:
 
 def hyper_rows(model_id: str, rng: np.random.Generator, threads: int) -> list[dict]:
     """hyper_decoder.onnx vs the numpy integer network on random ẑ, small and extreme."""
-    codec = zoo.load_codec(model_id, "torch")
-    session = inference_session(onnx_files.onnx_dir(model_id) / onnx_files.HYPER_DECODER, threads)
+    codec = assembly.load_codec(model_id, "torch")
+    session = inference_session(zoo.onnx_dir(model_id) / onnx_files.HYPER_DECODER, threads)
     rows = []
     for shape in [(1, 1), (3, 5), (8, 6)]:
         for bound in (8, codec.hyper.input_max):
@@ -171,10 +172,10 @@ def refined_parameters(
 
 def context_rows(model_id: str, rng: np.random.Generator, threads: int) -> list[dict]:
     """context.onnx vs the numpy integer network on random inputs, within and far beyond its clip; none without a context model."""
-    codec = zoo.load_codec(model_id, "torch")
+    codec = assembly.load_codec(model_id, "torch")
     if codec.context is None:
         return []
-    session = inference_session(onnx_files.onnx_dir(model_id) / onnx_files.CONTEXT, threads)
+    session = inference_session(zoo.onnx_dir(model_id) / onnx_files.CONTEXT, threads)
     limit = int(codec.context.input_max * 2**ACTIVATION_FRACTION_BITS)
     rows = []
     for shape in [(1, 1), (1, 2), (3, 5), (8, 6)]:
@@ -195,7 +196,7 @@ def _node_roundtrip(source: Path, decoded: Path, quality: float, model_id: str, 
         str(source),
         str(decoded),
         f"--quality={quality:g}",
-        f"--model-dir={onnx_files.onnx_dir(model_id)}",
+        f"--model-dir={zoo.onnx_dir(model_id)}",
         f"--threads={threads}",
     ]
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
@@ -210,7 +211,7 @@ def node_rows(model_id: str, crops: list[np.ndarray], threads: int) -> list[dict
             Image.fromarray(rgb).save(source)
             for quality in QUALITIES:
                 report = _node_roundtrip(source, decoded, quality, model_id, threads)
-                data = pipeline.compress(rgb, quality=quality, model=model_id, backend="torch")
+                data = pipeline.encode(rgb, quality=quality, model=model_id, backend="torch").data
                 reference = pipeline.bit_map(data, backend="torch")  # bits and pixels of the file as decoded
                 with Image.open(decoded) as image:
                     node_rgb = np.asarray(image.convert("RGB"))
@@ -271,7 +272,7 @@ def main() -> int:
     if problem:
         parser.error(problem)
     model_id = args.model or zoo.default_model_id()
-    codec = zoo.load_codec(model_id, "torch")
+    codec = assembly.load_codec(model_id, "torch")
     rates = sorted({codec.lowest_rate_parameter, 0.0, (codec.knots - 1) / 2, codec.knots - 1.0})
     rng = np.random.default_rng(args.seed)
     crops = _crops(args.sizes, rng)

@@ -49,9 +49,9 @@ def sample_crop(sample_path) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def codec():
-    from aecodec import zoo
+    from aecodec import assembly, zoo
 
-    return zoo.load_codec(zoo.default_model_id(), backend="torch")
+    return assembly.load_codec(zoo.default_model_id(), backend="torch")
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import synthetic_photo
-from aecodec.metrics import psnr
+from PIL import Image
 from tests_support import loaded_script, write_photos
+
+from aecodec.metrics import psnr
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 RD_SCRIPT = BENCHMARKS / "rd.py"
@@ -185,7 +186,10 @@ def test_learning_curve_chains_a_lineage_and_reads_psnr_at_fixed_rates(tmp_path)
         run = tmp_path / name
         run.mkdir()
         lines = [
-            {"step": step, "cpu_hours": hours, "points": [{"t": 0.0, "bpp": 0.2, "psnr": 25.0 + psnr_offset}, {"t": 7.0, "bpp": 0.8, "psnr": 31.0 + psnr_offset}]}
+            {
+                "step": step, "cpu_hours": hours,
+                "points": [{"t": 0.0, "bpp": 0.2, "psnr": 25.0 + psnr_offset}, {"t": 7.0, "bpp": 0.8, "psnr": 31.0 + psnr_offset}],
+            }
             for step, hours in ((1000, 0.5), (2000, 1.0))
         ]
         (run / "curve.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
@@ -207,9 +211,9 @@ def test_capacity_benchmark_compares_quality_100_with_the_unquantized_autoencode
     out = tmp_path / "results"
     with loaded_script(BENCHMARKS / "capacity.py", "capacity_benchmark") as module:
         module.main([str(images), "--backend", "torch", "--out", str(out)])
-        from aecodec import zoo
+        from aecodec import assembly, zoo
 
-        codec = zoo.load_codec(zoo.default_model_id(), "torch")
+        codec = assembly.load_codec(zoo.default_model_id(), "torch")
         rgb = synthetic_photo(48, 32, seed=4)
         unquantized = module.unquantized_rgb(codec, rgb)
     assert unquantized.shape == rgb.shape and psnr(rgb, unquantized) > 25
@@ -223,7 +227,7 @@ def test_capacity_benchmark_compares_quality_100_with_the_unquantized_autoencode
 
 
 def test_latent_priors_fit_predicts_its_photos_and_records_the_weights(tmp_path, monkeypatch):
-    from aecodec import zoo
+    from aecodec import assembly, zoo
 
     train, val = tmp_path / "train", tmp_path / "val"
     write_photos(train, count=3, size=(96, 64))
@@ -241,7 +245,7 @@ def test_latent_priors_fit_predicts_its_photos_and_records_the_weights(tmp_path,
     assert result["fitted_on"]["photos"] == ["photo0.png", "photo1.png", "photo2.png"] and result["validation_photos"] == 2
     recorded = json.loads((weights / zoo.MANIFEST_NAME).read_text())["models"][model_id]["latent_priors"]
     zoo._read_manifest.cache_clear()
-    channels = zoo.load_codec(model_id, "torch").latent_channels
+    channels = assembly.load_codec(model_id, "torch").latent_channels
     for kind, fits_within in (("psnr", 0.5), ("bits", 0.1)):  # dB, |log ratio| on the photos it was fitted on
         fitted = np.array(result[kind]["channel_weights"])
         assert fitted.shape == (channels,) and (fitted >= 0).all() and result[kind]["channels_used"] > 0
@@ -263,3 +267,49 @@ def test_train_speed_times_every_precision_thread_and_process_setting_of_a_recip
     assert settings[:4] == [(1, 1, "fp32", True), (1, 1, "bf16", True), (1, 2, "fp32", True), (1, 2, "bf16", True)]
     assert settings[4][:2] == (1, 2) and not settings[4][3] and settings[5][:2] == (2, 1)
     assert all(row["seconds"] > 0 for row in table["rows"])
+
+
+RESULTS_PAGE = BENCHMARKS / "RESULTS.md"
+
+
+@pytest.fixture(scope="module")
+def results_page():
+    """benchmarks/results_page.py loaded as the script it is."""
+    with loaded_script(BENCHMARKS / "results_page.py", "results_page") as module:
+        yield module
+
+
+def test_results_page_is_current_with_the_result_files(results_page):
+    assert RESULTS_PAGE.read_text() == results_page.render(), "benchmarks/RESULTS.md is stale: run python benchmarks/results_page.py"
+
+
+def test_results_page_check_reports_a_stale_page_in_one_line_and_a_rebuild_cures_it(results_page, tmp_path, monkeypatch, capsys):
+    page = tmp_path / "RESULTS.md"
+    page.write_text("# an old page\n")
+    monkeypatch.setattr(results_page, "PAGE", page)
+    assert results_page.main(["--check"]) == 1
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and "stale" in message and "results_page.py" in message
+    assert results_page.main([]) == 0
+    assert results_page.main(["--check"]) == 0
+    assert page.read_text() == results_page.render()
+
+
+def test_results_page_tables_every_result_file_or_lists_it(results_page):
+    page = RESULTS_PAGE.read_text()
+    for path in sorted((BENCHMARKS / "results").glob("*.json")):
+        assert f"`results/{path.name}`" in page, path.name
+    for section in results_page.SECTIONS:
+        assert f"## {section.title}" in page
+
+
+def test_every_figure_the_readme_quotes_is_on_the_results_page():
+    """A measured figure in the README's prose or tables (code left out) must appear, as written, on RESULTS.md."""
+    readme = (BENCHMARKS.parent / "README.md").read_text()
+    prose = re.sub(r"`[^`]*`", "", re.sub(r"```.*?```", "", readme, flags=re.S))
+    figures = re.findall(r"(?<![\w.±])([+−-]?\d+(?:\.\d+)?)\s?(?:%|dB|ms|bpp|MiB|MB|×(?!\d))", prose)  # not 768×512
+    assert len(figures) >= 10  # the README quotes its results table and its honest comparison
+    page = RESULTS_PAGE.read_text()
+    for figure in figures:
+        figure = figure.replace("-", "−")
+        assert re.search(rf"(?<![\d.]){re.escape(figure)}(?!\d|\.\d)", page), figure

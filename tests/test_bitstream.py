@@ -15,6 +15,7 @@ import random
 import struct
 import zlib
 
+import container_builders as build
 import pytest
 from PIL import Image
 
@@ -27,6 +28,7 @@ from aecodec.bitstream import (
     Container,
     Header,
     Stream,
+    framing_size,
     read_container,
     read_header,
     write_container,
@@ -34,11 +36,10 @@ from aecodec.bitstream import (
 from aecodec.errors import ChecksumError, FormatError, UnsupportedVersionError
 
 GOLDEN = pathlib.Path(__file__).parent / "expected" / "container-v1.aec"
-SHA = bytes.fromhex("0123456789abcdef")
 
 # The golden container: small, fixed, and using every chunk type of format 1.0.
 GOLDEN_CONTAINER = Container(
-    header=Header("hyperprior-q4.v1", SHA, 7, 5, "RGBA", 75.5),
+    header=Header("hyperprior-q4.v1", build.SHA, 7, 5, "RGBA", 75.5),
     streams=(Stream("z", (1, 2, 1, 1), b"\x10\x20\x30"), Stream("y", (1, 4, 2, 2), bytes(range(9)))),
     symbol_crc=0xDEADBEEF,
     alpha=b"\x78\x9c\x63\x00",
@@ -49,7 +50,7 @@ GOLDEN_CONTAINER = Container(
 
 def _full_container() -> Container:
     return Container(
-        header=Header("mbt2018-mean.q6", SHA, 640, 480, "RGBA", 33.33),
+        header=Header("mbt2018-mean.q6", build.SHA, 640, 480, "RGBA", 33.33),
         streams=(
             Stream("z", (1, 192, 10, 8), bytes(range(256)) * 2),
             Stream("y", (1, 320, 40, 30), b"\xff" * 1000),
@@ -60,36 +61,6 @@ def _full_container() -> Container:
         icc_profile=b"\x00" * 300,
         exif=b"Exif\x00\x00II*\x00",
     )
-
-
-def _chunk(ctype: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", zlib.crc32(ctype + data))
-
-
-def _file(*chunks: tuple[bytes, bytes]) -> bytes:
-    return SIGNATURE + b"".join(_chunk(t, d) for t, d in chunks)
-
-
-def _head(major=1, minor=0, model=b"m1", width=7, height=5, mode=b"RGB", quality=7550, flags=0, extra=b""):
-    return (
-        bytes([major, minor, len(model)]) + model + SHA + struct.pack(">II", width, height)
-        + bytes([len(mode)]) + mode + struct.pack(">HH", quality, flags) + extra
-    )
-
-
-def _bits(name=b"y", shape=(1, 2, 3), payload=b"abc", ndim=None):
-    ndim = len(shape) if ndim is None else ndim
-    return bytes([len(name)]) + name + bytes([ndim]) + struct.pack(f">{len(shape)}I", *shape) + payload
-
-
-HEAD_OK = (b"HEAD", _head())
-BITS_OK = (b"BITS", _bits())
-SCRC_OK = (b"SCRC", struct.pack(">I", 42))
-AEND_OK = (b"AEND", b"")
-
-
-def _minimal(*middle: tuple[bytes, bytes]) -> bytes:
-    return _file(HEAD_OK, BITS_OK, SCRC_OK, *middle, AEND_OK)
 
 
 def _without_chunks(c: Container) -> Container:
@@ -116,11 +87,11 @@ def test_round_trip_keeps_every_field_and_lists_chunks():
 
 
 def test_writer_output_matches_the_spec_byte_for_byte():
-    head = _head(model=b"hyperprior-q4.v1", mode=b"RGBA")
-    expected = _file(
+    head = build.head(model=b"hyperprior-q4.v1", mode=b"RGBA")
+    expected = build.container(
         (b"HEAD", head),
-        (b"BITS", _bits(b"z", (1, 2, 1, 1), b"\x10\x20\x30")),
-        (b"BITS", _bits(b"y", (1, 4, 2, 2), bytes(range(9)))),
+        (b"BITS", build.bits(b"z", (1, 2, 1, 1), b"\x10\x20\x30")),
+        (b"BITS", build.bits(b"y", (1, 4, 2, 2), bytes(range(9)))),
         (b"SCRC", b"\xde\xad\xbe\xef"),
         (b"ALPH", b"\x78\x9c\x63\x00"),
         (b"iCCP", b"icc!"),
@@ -128,6 +99,21 @@ def test_writer_output_matches_the_spec_byte_for_byte():
         (b"AEND", b""),
     )
     assert write_container(GOLDEN_CONTAINER) == expected
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        GOLDEN_CONTAINER,
+        _full_container(),
+        dataclasses.replace(GOLDEN_CONTAINER, alpha=None, icc_profile=None, exif=None),
+        dataclasses.replace(GOLDEN_CONTAINER, rate_target=bytes(9), header=dataclasses.replace(GOLDEN_CONTAINER.header, mode="L")),
+    ],
+)
+def test_framing_size_is_the_written_file_beyond_its_payloads(container):
+    """The framing computed from the spec equals what the writer writes around the payloads."""
+    payloads = sum(len(stream.payload) for stream in container.streams)
+    assert framing_size(container) == len(write_container(container)) - payloads
 
 
 def test_golden_file():
@@ -141,10 +127,10 @@ def test_golden_file():
 
 
 def test_optional_chunks_absent_read_back_as_none():
-    back = read_container(_minimal())
+    back = read_container(build.minimal())
     assert (back.alpha, back.icc_profile, back.exif) == (None, None, None)
     assert back.streams == (Stream("y", (1, 2, 3), b"abc"),) and back.symbol_crc == 42
-    assert back.header == Header("m1", SHA, 7, 5, "RGB", 75.5, (1, 0))
+    assert back.header == Header("m1", build.SHA, 7, 5, "RGB", 75.5, (1, 0))
 
 
 def test_quality_is_stored_in_hundredths():
@@ -162,17 +148,17 @@ def test_read_header_needs_only_the_front_of_the_file():
 
 
 def test_newer_minor_version_is_accepted_and_its_additions_ignored():
-    head = _head(minor=7, flags=0x8001, extra=b"future field")
-    back = read_container(_file((b"HEAD", head), BITS_OK, SCRC_OK, (b"fUTr", b"x"), AEND_OK))
+    head = build.head(minor=7, flags=0x8001, extra=b"future field")
+    back = read_container(build.container((b"HEAD", head), build.BITS_OK, build.SCRC_OK, (b"fUTr", b"x"), build.AEND_OK))
     assert back.header.format_version == (1, 7)
-    assert read_header(_file((b"HEAD", head))).format_version == (1, 7)
+    assert read_header(build.container((b"HEAD", head))).format_version == (1, 7)
 
 
 def test_unknown_ancillary_chunk_is_skipped_but_listed():
-    blob = _file(HEAD_OK, (b"tIMe", b"2024"), BITS_OK, SCRC_OK, AEND_OK)
+    blob = build.container(build.HEAD_OK, (b"tIMe", b"2024"), build.BITS_OK, build.SCRC_OK, build.AEND_OK)
     back = read_container(blob)
-    assert _without_chunks(back) == _without_chunks(read_container(_minimal()))
-    assert back.chunks[1] == ChunkInfo("tIMe", len(SIGNATURE) + 12 + len(HEAD_OK[1]), 4)
+    assert _without_chunks(back) == _without_chunks(read_container(build.minimal()))
+    assert back.chunks[1] == ChunkInfo("tIMe", len(SIGNATURE) + 12 + len(build.HEAD_OK[1]), 4)
 
 
 # --- refusals ----------------------------------------------------------------------------
@@ -217,7 +203,7 @@ def test_corrupted_payload_is_a_checksum_error_naming_chunk_and_offset():
 
 def test_fields_rewritten_with_valid_crcs_never_escape_as_other_errors():
     """Checksums pass here, so the field parsers themselves meet every garbled value."""
-    chunks = [(b"HEAD", _head(model=b"abc", mode=b"LA")), (b"BITS", _bits(b"y.e", (2, 3, 4, 5))), SCRC_OK, AEND_OK]
+    chunks = [(b"HEAD", build.head(model=b"abc", mode=b"LA")), (b"BITS", build.bits(b"y.e", (2, 3, 4, 5))), build.SCRC_OK, build.AEND_OK]
     rng = random.Random(1234)
     for index, (ctype, data) in enumerate(chunks):
         for pos in range(len(data)):
@@ -226,7 +212,7 @@ def test_fields_rewritten_with_valid_crcs_never_escape_as_other_errors():
                 mutated[index] = (ctype, data[:pos] + bytes([value]) + data[pos + 1 :])
                 for reader in (read_container, read_header):
                     try:
-                        reader(_file(*mutated))
+                        reader(build.container(*mutated))
                     except FormatError:
                         pass
     for _ in range(300):
@@ -246,28 +232,28 @@ def test_png_is_not_an_aec_file():
 
 def test_future_major_version_asks_for_an_upgrade():
     # Version 2 may lay HEAD out differently: only its first two bytes are guaranteed.
-    blob = _file((b"HEAD", b"\x02\x03whatever v2 puts here"), BITS_OK, SCRC_OK, AEND_OK)
+    blob = build.container((b"HEAD", b"\x02\x03whatever v2 puts here"), build.BITS_OK, build.SCRC_OK, build.AEND_OK)
     for reader in (read_container, read_header):
         with pytest.raises(UnsupportedVersionError, match=r"format version 2\.3; this aecodec reads 1\.x .* upgrade"):
             reader(blob)
 
 
 def test_version_zero_and_strict_1_0_head_are_refused():
-    for head in (_head(major=0), _head(flags=1), _head(extra=b"\x00")):
+    for head in (build.head(major=0), build.head(flags=1), build.head(extra=b"\x00")):
         with pytest.raises(FormatError, match="bad HEAD chunk at offset 8"):
-            read_container(_file((b"HEAD", head), BITS_OK, SCRC_OK, AEND_OK))
+            read_container(build.container((b"HEAD", head), build.BITS_OK, build.SCRC_OK, build.AEND_OK))
 
 
 def test_unknown_critical_chunk_is_refused_by_name():
     with pytest.raises(FormatError, match="unknown critical chunk 'FUTR'"):
-        read_container(_minimal((b"FUTR", b"")))
+        read_container(build.minimal((b"FUTR", b"")))
 
 
 @pytest.mark.parametrize(
     ("width", "height"), [(100000, 100000), (0, 5), (5, 0), (65535, 65535), (65536, 1), (2**32 - 1, 1)]
 )
 def test_absurd_image_size_is_refused(width, height):
-    blob = _file((b"HEAD", _head(width=width, height=height)), BITS_OK, SCRC_OK, AEND_OK)
+    blob = build.container((b"HEAD", build.head(width=width, height=height)), build.BITS_OK, build.SCRC_OK, build.AEND_OK)
     for reader in (read_container, read_header):
         with pytest.raises(FormatError, match=f"image size {width}x{height}"):
             reader(blob)
@@ -284,67 +270,67 @@ def test_chunk_length_lie_is_refused(lie, chunk_index):
     assert type(info.value) is FormatError and str(info.value).startswith(("truncated", "chunk at offset"))
 
 
-@pytest.mark.parametrize("dup", [HEAD_OK, SCRC_OK, (b"ALPH", b"a"), (b"iCCP", b"i"), (b"eXIf", b"e")])
+@pytest.mark.parametrize("dup", [build.HEAD_OK, build.SCRC_OK, (b"ALPH", b"a"), (b"iCCP", b"i"), (b"eXIf", b"e")])
 def test_duplicate_singleton_chunk_is_refused(dup):
-    blob = _file(HEAD_OK, BITS_OK, SCRC_OK, (b"ALPH", b"a"), (b"iCCP", b"i"), (b"eXIf", b"e"), dup, AEND_OK)
+    blob = build.container(build.HEAD_OK, build.BITS_OK, build.SCRC_OK, (b"ALPH", b"a"), (b"iCCP", b"i"), (b"eXIf", b"e"), dup, build.AEND_OK)
     with pytest.raises(FormatError, match=f"duplicate {dup[0].decode()} chunk"):
         read_container(blob)
 
 
 def test_duplicate_stream_name_is_refused():
     with pytest.raises(FormatError, match="duplicate stream name 'y'"):
-        read_container(_minimal(BITS_OK))
+        read_container(build.minimal(build.BITS_OK))
 
 
-@pytest.mark.parametrize("tail", [b"\x00", _chunk(b"AEND", b""), _chunk(b"tEXt", b"hi")])
+@pytest.mark.parametrize("tail", [b"\x00", build.chunk(b"AEND", b""), build.chunk(b"tEXt", b"hi")])
 def test_trailing_data_after_aend_is_refused(tail):
     with pytest.raises(FormatError, match="^trailing data after AEND"):
-        read_container(_minimal() + tail)
+        read_container(build.minimal() + tail)
 
 
 @pytest.mark.parametrize(
     "bits",
     [
-        _bits(shape=(2**24, 2**24, 2**24, 2**24)),
-        _bits(shape=(2**24 + 1,)),
-        _bits(shape=(2**24, 2**24)),
-        _bits(shape=(1, 1, 1, 1, 1)),
-        _bits(shape=(), payload=b""),
-        _bits(shape=(1, 2, 3), ndim=200),
-        _bits(name=b""),
-        _bits(name=b"y\xff"),
-        _bits(name=b"y name"),
+        build.bits(shape=(2**24, 2**24, 2**24, 2**24)),
+        build.bits(shape=(2**24 + 1,)),
+        build.bits(shape=(2**24, 2**24)),
+        build.bits(shape=(1, 1, 1, 1, 1)),
+        build.bits(shape=(), payload=b""),
+        build.bits(shape=(1, 2, 3), ndim=200),
+        build.bits(name=b""),
+        build.bits(name=b"y\xff"),
+        build.bits(name=b"y name"),
     ],
 )
 def test_malformed_bits_chunk_is_refused(bits):
     with pytest.raises(FormatError, match="bad BITS chunk at offset"):
-        read_container(_file(HEAD_OK, (b"BITS", bits), SCRC_OK, AEND_OK))
+        read_container(build.container(build.HEAD_OK, (b"BITS", bits), build.SCRC_OK, build.AEND_OK))
 
 
 @pytest.mark.parametrize(
     "head",
-    [_head(model=b"mod\xe9le"), _head(model=b""), _head(model=b"Upper"), _head(model=b"x" * 65),
-     _head(mode=b"RGB\x00"), _head(mode=b"\xff"), _head(mode=b"TOOLONGMO"), _head(quality=99),
-     _head(quality=10001), b"\x01", b"\x01\x00\x40abc", _head()[:-1]],
+    [build.head(model=b"mod\xe9le"), build.head(model=b""), build.head(model=b"Upper"), build.head(model=b"x" * 65),
+     build.head(mode=b"RGB\x00"), build.head(mode=b"\xff"), build.head(mode=b"TOOLONGMO"), build.head(quality=99),
+     build.head(quality=10001), b"\x01", b"\x01\x00\x40abc", build.head()[:-1]],
 )
 def test_malformed_head_chunk_is_refused(head):
     for reader in (read_container, read_header):
         with pytest.raises(FormatError, match="bad HEAD chunk at offset 8"):
-            reader(_file((b"HEAD", head), BITS_OK, SCRC_OK, AEND_OK))
+            reader(build.container((b"HEAD", head), build.BITS_OK, build.SCRC_OK, build.AEND_OK))
 
 
 @pytest.mark.parametrize(
     ("blob", "message"),
     [
         (SIGNATURE, "truncated file: no chunks"),
-        (_file(BITS_OK, HEAD_OK, SCRC_OK, AEND_OK), "first chunk must be HEAD, found 'BITS'"),
-        (_file(HEAD_OK, BITS_OK, SCRC_OK), "truncated file: no AEND"),
-        (_file(HEAD_OK, BITS_OK, AEND_OK), "missing SCRC chunk"),
-        (_file(HEAD_OK, SCRC_OK, AEND_OK), "no BITS chunk"),
-        (_file(HEAD_OK, BITS_OK, (b"SCRC", b"\x00" * 5), AEND_OK), "bad SCRC chunk"),
-        (_file(HEAD_OK, BITS_OK, SCRC_OK, (b"AEND", b"x")), "bad AEND chunk"),
-        (_file(HEAD_OK, (b"BI7S", b""), AEND_OK), "invalid chunk type"),
-        (_file(HEAD_OK, *[(b"tIMe", b"")] * 4095, BITS_OK, SCRC_OK, AEND_OK), "too many chunks"),
+        (build.container(build.BITS_OK, build.HEAD_OK, build.SCRC_OK, build.AEND_OK), "first chunk must be HEAD, found 'BITS'"),
+        (build.container(build.HEAD_OK, build.BITS_OK, build.SCRC_OK), "truncated file: no AEND"),
+        (build.container(build.HEAD_OK, build.BITS_OK, build.AEND_OK), "missing SCRC chunk"),
+        (build.container(build.HEAD_OK, build.SCRC_OK, build.AEND_OK), "no BITS chunk"),
+        (build.container(build.HEAD_OK, build.BITS_OK, (b"SCRC", b"\x00" * 5), build.AEND_OK), "bad SCRC chunk"),
+        (build.container(build.HEAD_OK, build.BITS_OK, build.SCRC_OK, (b"AEND", b"x")), "bad AEND chunk"),
+        (build.container(build.HEAD_OK, (b"BI7S", b""), build.AEND_OK), "invalid chunk type"),
+        (build.container(build.HEAD_OK, *[(b"tIMe", b"")] * 4095, build.BITS_OK, build.SCRC_OK, build.AEND_OK), "too many chunks"),
     ],
 )
 def test_structural_errors(blob, message):
@@ -354,7 +340,7 @@ def test_structural_errors(blob, message):
 
 
 def test_bad_crc_in_read_header_is_a_checksum_error():
-    blob = bytearray(_minimal())
+    blob = bytearray(build.minimal())
     blob[10 + 8] ^= 1
     with pytest.raises(ChecksumError, match="checksum mismatch in HEAD chunk at offset 8"):
         read_header(bytes(blob))
@@ -370,7 +356,7 @@ def _with_header(**changes) -> Container:
 @pytest.mark.parametrize(
     "container",
     [
-        _with_header(weights_sha256_prefix=SHA[:7]),
+        _with_header(weights_sha256_prefix=build.SHA[:7]),
         _with_header(weights_sha256_prefix="0123456789abcdef"),
         _with_header(quality=0.99),
         _with_header(quality=100.01),

@@ -26,10 +26,10 @@ from click.testing import CliRunner
 from conftest import synthetic_photo
 from PIL import Image
 
-from aecodec import zoo
-from aecodec.metrics import psnr
+from aecodec import assembly, zoo
 from aecodec.bitstream import SIGNATURE
 from aecodec.cli import main
+from aecodec.metrics import psnr
 
 WIDTH, HEIGHT = 96, 80
 CAMERA = "aecodec test camera"
@@ -66,7 +66,7 @@ def assert_error(result, *fragments: str) -> str:
     return lines[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _icc_profile() -> bytes:
     # Cached: the profile embeds its creation time, so two calls can differ.
     from PIL import ImageCms
@@ -552,7 +552,10 @@ def test_compress_and_decompress_through_standard_input_and_output(coded, aec_by
 
 
 def test_a_shell_pipeline_round_trips(tmp_path, coded, original):
-    command = f"{shlex_quote(sys.executable)} -m aecodec compress - < {shlex_quote(str(coded['source']))} | {shlex_quote(sys.executable)} -m aecodec decompress - > out.png"
+    command = (
+        f"{shlex_quote(sys.executable)} -m aecodec compress - < {shlex_quote(str(coded['source']))} | "
+        f"{shlex_quote(sys.executable)} -m aecodec decompress - > out.png"
+    )
     result = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     with Image.open(tmp_path / "out.png") as image:
@@ -664,7 +667,11 @@ def test_train_without_photos_says_where_it_looked_and_leaves_nothing(tmp_path, 
 @pytest.mark.parametrize("task", ["denoise", "colorize"])
 def test_compress_with_a_head_says_it_is_a_head_and_which_command_runs_it(tmp_path, coded, task):
     head = zoo.default_head_id(task)
-    assert_error(run("compress", coded["source"], "-o", tmp_path / "x.aec", "--model", head), f"{head} is a {task} restoration head", f"`{zoo.HEAD_COMMANDS[task]}`")
+    assert_error(
+        run("compress", coded["source"], "-o", tmp_path / "x.aec", "--model", head),
+        f"{head} is a {task} restoration head",
+        f"`{assembly.HEAD_COMMANDS[task]}`",
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -742,12 +749,12 @@ def test_restore_and_colorize_help_name_their_default_outputs_and_folders():
 
 
 def test_models_says_which_installed_codec_each_head_runs_on():
-    from aecodec.heads.registry import verified_backbone
-    from aecodec.codecs.registry import read_meta
+    from aecodec.assembly import verified_backbone
+    from aecodec.weights_format import read_meta
 
     result = run("models")
     assert result.exit_code == 0, result.output
     lines = {line.split()[1]: line for line in result.stdout.splitlines()}
     for entry in zoo.heads():
         codec = verified_backbone(read_meta(zoo.load_arrays(entry.model_id)))[0]
-        assert f"{entry.task} head ({zoo.HEAD_COMMANDS[entry.task]}) on {codec}'s g_a" in lines[entry.model_id]
+        assert f"{entry.task} head ({assembly.HEAD_COMMANDS[entry.task]}) on {codec}'s g_a" in lines[entry.model_id]

@@ -18,7 +18,8 @@ from PIL import Image
 
 import aecodec
 from aecodec import bitstream, zoo
-from aecodec.codecs.frozen import CodedLatents, interpolate_gain, low_rate_deadzone, round_symbols
+from aecodec.codecs.rounding import interpolate_gain, low_rate_deadzone, round_symbols
+from aecodec.codecs.streams import CodedLatents
 from aecodec.metrics import psnr
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -66,7 +67,7 @@ def test_quality_1_rounds_with_a_deadzone_and_still_decodes_exactly(codec, sampl
     x = np.ascontiguousarray(sample_crop.transpose(2, 0, 1))
     quality = 1.0
     assert low_rate_deadzone(codec.rate_parameter(quality)) > 0
-    latent = codec.analyse(x)
+    latent = codec.analyze(x)
     quantized = codec.quantize(latent, quality)
     gained = latent * interpolate_gain(codec.log_gain, codec.rate_parameter(quality))
     plain = round_symbols(gained - quantized.mean, 0.0)
@@ -78,7 +79,7 @@ def test_quality_1_rounds_with_a_deadzone_and_still_decodes_exactly(codec, sampl
 
 def _streams(data: bytes) -> CodedLatents:
     container = bitstream.read_container(data)
-    return CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
+    return CodedLatents(container.streams, container.symbol_crc)
 
 
 def test_tiny_float_noise_in_the_float_parts_changes_no_decoded_symbol(codec, coded_by_quality):
@@ -106,13 +107,13 @@ def test_tiny_float_noise_in_the_float_parts_changes_no_decoded_symbol(codec, co
 _DECODE_SCRIPT = """
 import hashlib, sys, numpy as np, torch
 torch.set_num_threads(int(sys.argv[2]))
-from aecodec import bitstream, zoo
-from aecodec.codecs.frozen import CodedLatents, interpolate_gain, low_rate_deadzone, round_symbols
+from aecodec import assembly, bitstream, zoo
+from aecodec.codecs.streams import CodedLatents
 import aecodec
 data = open(sys.argv[1], 'rb').read()
 c = bitstream.read_container(data)
-codec = zoo.codec_for(c.header.model_id, c.header.weights_sha256_prefix, backend='torch')
-symbols = codec.decode_symbols(CodedLatents({s.name: (s.shape, s.payload) for s in c.streams}, c.symbol_crc))
+codec = assembly.codec_for(c.header.model_id, c.header.weights_sha256_prefix, backend='torch')
+symbols = codec.decode_symbols(CodedLatents(c.streams, c.symbol_crc))
 np.save(sys.argv[3], np.asarray(aecodec.decompress(data)))
 print(hashlib.sha256(symbols.z_hat.tobytes() + symbols.y_symbols.tobytes()).hexdigest())
 """
@@ -203,7 +204,8 @@ def test_declared_size_beyond_the_decodable_limit_is_refused_before_decoding(cod
 
 def test_forged_latent_escape_beyond_the_symbol_bound_is_refused(codec, coded_by_quality):
     """A file with a valid symbol CRC but an absurd escaped latent must not reach the pixels."""
-    from aecodec.codecs.frozen import LATENT_SYMBOL_MAX, symbol_crc
+    from aecodec.codecs.rounding import LATENT_SYMBOL_MAX
+    from aecodec.codecs.streams import symbol_crc
 
     container = bitstream.read_container(coded_by_quality[50])
     decoded = codec.decode_symbols(_streams(coded_by_quality[50]))
@@ -211,7 +213,7 @@ def test_forged_latent_escape_beyond_the_symbol_bound_is_refused(codec, coded_by
     y.flat[0] = LATENT_SYMBOL_MAX + 1
     coded = codec.encode(dataclasses.replace(decoded, y_symbols=y))
     streams = [s for s in container.streams if s.name not in ("y", "y.escape")]
-    streams += [bitstream.Stream(name, tuple(coded.streams[name][0]), coded.streams[name][1]) for name in ("y", "y.escape")]
+    streams += [stream for stream in coded.streams if stream.name in ("y", "y.escape")]
     forged = dataclasses.replace(container, streams=tuple(streams), symbol_crc=symbol_crc(decoded.z_hat, y))
     with pytest.raises(aecodec.DesyncError, match="out of range"):
         aecodec.decompress(bitstream.write_container(forged))
@@ -242,3 +244,17 @@ def test_compress_lets_go_of_the_pixels_once_analysed(sample_crop, monkeypatch, 
     data = aecodec.compress(Image.fromarray(sample_crop), quality=50, **target)
     assert alive and set(alive) == {kept}
     assert aecodec.info(data)["width"] == sample_crop.shape[1]
+
+
+@pytest.mark.parametrize("settings", [{"quality": 60.5}, {"bpp": 0.8}, {"size": 3000}, {"psnr": 30.0}])
+def test_encode_result_is_what_info_reads_back(sample_crop, settings):
+    """``aecodec.encode`` reports the file's quality, bpp and rate target as the file records them."""
+    result = aecodec.encode(sample_crop, backend="torch", **settings)
+    details = aecodec.info(result.data)
+    assert result.data == aecodec.compress(sample_crop, backend="torch", **settings)
+    assert (result.quality, result.bpp) == (details["quality"], details["bpp"])
+    if "quality" in settings:
+        assert result.target is None and details["rate_target"] is None
+    else:
+        record = {"kind": result.target.target.kind, "target": result.target.target.value, "reached": result.target.reached}
+        assert record == details["rate_target"]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import synthetic_photo
 
-from aecodec.codecs import frozen, registry
+from aecodec import assembly
+from aecodec.codecs import frozen
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import float_state_dict, freeze, integer_context
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.entropy.integer_context import CONTEXT_TAPS, anchor_mask
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, EXACT_LIMIT
-from conftest import synthetic_photo
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def model() -> MeanScaleHyperprior:
 
 @pytest.fixture(scope="module")
 def codec(model) -> frozen.FrozenHyperprior:
-    return registry.build(freeze(model), backend="torch")
+    return assembly.build_codec(freeze(model), backend="torch")
 
 
 def test_context_taps_are_the_anchors_of_a_5x5_window_around_a_non_anchor():
@@ -62,7 +63,7 @@ def test_integer_context_matches_the_trained_network(model):
 
 def test_context_refines_only_the_non_anchors(codec):
     image = synthetic_photo(96, 64, seed=5).transpose(2, 0, 1).astype(np.float32) / 255
-    latent = codec.analyse(image)
+    latent = codec.analyze(image)
     with_context = codec.quantize(latent, 60.0)
     context, codec.context = codec.context, None
     try:
@@ -78,9 +79,9 @@ def test_context_refines_only_the_non_anchors(codec):
 @pytest.mark.parametrize("quality", [1.0, 55.0, 100.0])
 def test_two_pass_decoding_reproduces_the_encoder_exactly(codec, quality):
     image = synthetic_photo(112, 80, seed=int(quality)).transpose(2, 0, 1).astype(np.float32) / 255
-    quantized = codec.quantize(codec.analyse(image), quality)
+    quantized = codec.quantize(codec.analyze(image), quality)
     coded = codec.encode(quantized)
-    assert set(coded.streams) <= {"z", "y", "z.escape", "y.escape"}  # one stream holds both passes
+    assert {stream.name for stream in coded.streams} <= {"z", "y", "z.escape", "y.escape"}  # one stream holds both passes
     decoded = codec.decode_symbols(coded)
     for field in ("z_hat", "y_symbols", "mean", "bins"):
         assert np.array_equal(getattr(decoded, field), getattr(quantized, field)), field
@@ -93,7 +94,7 @@ def test_latents_without_non_anchors_in_a_row_block_code_too(codec, size):
     """A 1×1 latent has no non-anchor at all; a one-row latent has blocks of one row."""
     width, height = size
     image = synthetic_photo(width, height, seed=1).transpose(2, 0, 1).astype(np.float32) / 255
-    quantized = codec.quantize(codec.analyse(image), 40.0)
+    quantized = codec.quantize(codec.analyze(image), 40.0)
     decoded = codec.decode_symbols(codec.encode(quantized))
     assert np.array_equal(decoded.y_symbols, quantized.y_symbols) and np.array_equal(decoded.bins, quantized.bins)
 

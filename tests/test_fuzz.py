@@ -13,10 +13,10 @@ import zlib
 from pathlib import Path
 
 import pytest
+from tests_support import loaded_script
 
 import aecodec
 from aecodec.errors import AecodecError, DesyncError, FormatError
-from tests_support import loaded_script
 
 FUZZ_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz.py"
 QUICK_SECONDS = 2.0  # generous for a loaded machine; a decoder that allocates per declared size takes far longer

@@ -316,7 +316,7 @@ def test_image_without_metadata_carries_none(rgb):
     assert "icc_profile" not in image.info and "exif" not in image.info
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _icc_profile() -> bytes:
     # Cached: the profile embeds its creation time, so two calls can differ.
     from PIL import ImageCms

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights, loaded_script
 
 from aecodec import restoration, zoo
+from aecodec.assembly import load_head
 from aecodec.heads.noise import estimate_sigma
-from aecodec.heads.registry import load_head
 from aecodec.runtime import onnx_files
-from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights, loaded_script
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = REPO / "export" / "node"
@@ -41,8 +41,8 @@ def noisy_crop(sample_path) -> np.ndarray:
 def test_node_denoise_matches_python(node_ready, noisy_crop, tmp_path):
     source, output = tmp_path / "noisy.png", tmp_path / "restored.png"
     Image.fromarray(noisy_crop).save(source)
-    head_dir = onnx_files.onnx_dir(zoo.default_head_id("denoise"))
-    backbone_dir = onnx_files.onnx_dir(onnx_files.read_record(head_dir)["backbone"]["model"])
+    head_dir = zoo.onnx_dir(zoo.default_head_id("denoise"))
+    backbone_dir = zoo.onnx_dir(onnx_files.read_record(head_dir)["backbone"]["model"])
     command = ["node", "restore.js", str(source), str(output), f"--head-dir={head_dir}", f"--backbone-dir={backbone_dir}", "--threads=1"]
     result = subprocess.run(command,
                             cwd=node_ready, check=True, capture_output=True, text=True, timeout=300)

@@ -1,7 +1,7 @@
 """ONNX export and the onnxruntime backend: valid graphs and cards, agreement with torch,
 exactness, cross-backend decoding and stale-graph detection.
 
-The default model is exported once per module into a temporary folder (~10 s); the
+The default model is exported once per module into a temporary folder; the
 cross-backend tests and those of the context model's graph run the graphs committed in
 weights/onnx/, which the staleness test holds current.
 """
@@ -17,19 +17,23 @@ import onnx
 import pytest
 from click.testing import CliRunner
 from conftest import synthetic_photo
-
-from aecodec import bitstream, pipeline, zoo
-from aecodec.codecs.frozen import CodedLatents, interpolate_gain
-from aecodec.codecs.registry import build, read_meta
-from aecodec.entropy.integer_context import IntegerCheckerboardContext
-from aecodec.errors import InputError, WeightsMismatchError
-from aecodec.cli_export import export_command
-from aecodec.runtime import onnx_backend, onnx_files
-from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
-from aecodec.runtime.onnx_export import export_model
 from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights, loaded_script
 
-CARD_FIELDS = {"graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after"}
+from aecodec import bitstream, pipeline, zoo
+from aecodec.assembly import build_codec, load_codec, onnx_staleness
+from aecodec.cli_export import export_command
+from aecodec.codecs.rounding import interpolate_gain
+from aecodec.codecs.streams import CodedLatents
+from aecodec.entropy.integer_context import IntegerCheckerboardContext
+from aecodec.errors import InputError, WeightsMismatchError
+from aecodec.onnx_build.export import export_model
+from aecodec.runtime import onnx_backend, onnx_files
+from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
+from aecodec.weights_format import read_meta
+
+CARD_FIELDS = {
+    "graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after",
+}
 TENSOR_FIELDS = {"name", "dtype", "shape", "layout", "meaning"}
 ODD_SIZES = ((37, 50), (70, 29))  # (height, width), padded to ×16 as the pipeline pads
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +53,7 @@ def exported(tmp_path_factory, model_id) -> Path:
 
 @pytest.fixture(scope="module")
 def torch_codec(model_id):
-    return zoo.load_codec(model_id, "torch")
+    return load_codec(model_id, "torch")
 
 
 def _padded(height: int, width: int, seed: int) -> np.ndarray:
@@ -60,7 +64,7 @@ def _padded(height: int, width: int, seed: int) -> np.ndarray:
 
 def _coded(data: bytes) -> CodedLatents:
     container = bitstream.read_container(data)
-    return CodedLatents({s.name: (s.shape, s.payload) for s in container.streams}, container.symbol_crc)
+    return CodedLatents(container.streams, container.symbol_crc)
 
 
 def _io(graph: onnx.ModelProto) -> tuple[list[str], list[str]]:
@@ -105,22 +109,22 @@ def _assert_valid_folder(folder: Path, model_id: str, context: bool) -> None:
 def test_export_writes_valid_graphs_with_model_cards(exported, model_id):
     context = bool(read_meta(zoo.load_arrays(model_id))["config"].get("context_channels"))
     _assert_valid_folder(exported, model_id, context=context)
-    assert onnx_files.staleness(model_id, exported) is None
+    assert onnx_staleness(model_id, exported) is None
 
 
 def test_a_codec_without_context_model_has_no_context_graph_and_decodes_alike_on_both_backends(one_pass_weights):
     with installed_weights(one_pass_weights):
-        folder = onnx_files.onnx_dir(ONE_PASS_MODEL_ID)
+        folder = zoo.onnx_dir(ONE_PASS_MODEL_ID)
         _assert_valid_folder(folder, ONE_PASS_MODEL_ID, context=False)
         assert not (folder / onnx_files.card_name(onnx_files.CONTEXT)).exists()
         rgb = synthetic_photo(70, 50, seed=3)
-        data = pipeline.compress(rgb, quality=100.0, model=ONE_PASS_MODEL_ID, backend="onnx")  # t = 1.25, above the last knot
+        data = pipeline.encode(rgb, quality=100.0, model=ONE_PASS_MODEL_ID, backend="onnx").data  # t = 1.25, above the last knot
         pixels = [np.asarray(pipeline.decompress(data, backend=backend), dtype=int) for backend in ("torch", "onnx")]
         assert pixels[0].shape == rgb.shape and np.abs(pixels[0] - pixels[1]).max() <= 1
 
 
 def test_a_context_model_has_a_bit_exact_context_graph_and_card(tmp_path):
-    folder = onnx_files.onnx_dir(CONTEXT_MODEL_ID)
+    folder = zoo.onnx_dir(CONTEXT_MODEL_ID)
     _assert_valid_folder(folder, CONTEXT_MODEL_ID, context=True)
     network = IntegerCheckerboardContext.from_arrays(zoo.load_arrays(CONTEXT_MODEL_ID), "context_int")
     card = _card(folder, onnx_files.card_name(onnx_files.CONTEXT))
@@ -133,7 +137,7 @@ def test_a_context_model_has_a_bit_exact_context_graph_and_card(tmp_path):
     incomplete = tmp_path / CONTEXT_MODEL_ID
     shutil.copytree(folder, incomplete)
     (incomplete / onnx_files.CONTEXT).unlink()
-    assert "context.onnx missing" in onnx_files.staleness(CONTEXT_MODEL_ID, incomplete)
+    assert "context.onnx missing" in onnx_staleness(CONTEXT_MODEL_ID, incomplete)
 
 
 def test_gains_card_reproduces_the_codec_gains_bit_for_bit(exported, torch_codec):
@@ -159,7 +163,7 @@ def test_entropy_tables_card_holds_the_weights_tables(exported, model_id, torch_
 
 
 def test_backend_graphs_agree_with_torch(exported, model_id, torch_codec):
-    onnx_transforms, reference = OnnxTransforms(model_id, exported, threads=1), torch_codec.transforms
+    onnx_transforms, reference = OnnxTransforms(exported, threads=1), torch_codec.transforms
     for seed, (height, width) in enumerate(ODD_SIZES):
         x = _padded(height, width, seed)
         latent = reference.analysis(x)
@@ -205,9 +209,9 @@ def test_the_onnx_backend_runs_the_integer_networks_with_the_numpy_integers(mode
     from aecodec.runtime.onnx_backend import OnnxCheckerboardContext, OnnxHyperSynthesis
 
     monkeypatch.setattr(frozen, "CONTEXT_TILE", context_tile)
-    onnx_codec = build(zoo.load_arrays(model_id), "onnx", model_id)
+    onnx_codec = build_codec(zoo.load_arrays(model_id), "onnx", model_id)
     assert isinstance(onnx_codec.hyper, OnnxHyperSynthesis) and isinstance(onnx_codec.context, OnnxCheckerboardContext)
-    latent = onnx_codec.analyse(_padded(200, 300, seed=4))
+    latent = onnx_codec.analyze(_padded(200, 300, seed=4))
     for quality in (1.0, 60.0, 100.0):
         ours = onnx_codec.quantize(latent, quality)
         onnx_codec.hyper, onnx_codec.context, saved = torch_codec.hyper, torch_codec.context, (onnx_codec.hyper, onnx_codec.context)
@@ -221,12 +225,12 @@ def test_the_onnx_backend_runs_the_integer_networks_with_the_numpy_integers(mode
 
 @pytest.mark.parametrize("encoder, decoder", [("torch", "onnx"), ("onnx", "torch")])
 def test_files_decode_identically_across_backends(model_id, encoder, decoder):
-    codecs = {name: zoo.load_codec(model_id, name) for name in (encoder, decoder)}
+    codecs = {name: load_codec(model_id, name) for name in (encoder, decoder)}
     assert codecs["onnx"].transforms.name == "onnx"
     for seed, (width, height) in enumerate(((40, 24), (70, 50), (33, 65))):
         rgb = synthetic_photo(width, height, seed=seed)
         for quality in (10.0, 90.0):
-            data = pipeline.compress(rgb, quality=quality, model=model_id, backend=encoder)
+            data = pipeline.encode(rgb, quality=quality, model=model_id, backend=encoder).data
             coded = _coded(data)
             mine, theirs = (codecs[name].decode_symbols(coded) for name in (encoder, decoder))
             assert np.array_equal(mine.z_hat, theirs.z_hat) and np.array_equal(mine.y_symbols, theirs.y_symbols)
@@ -239,10 +243,36 @@ def test_committed_graphs_match_the_installed_weights():
     """Fails when weights change without `aecodec export` being run (or a graph was edited)."""
     assert zoo.models() and zoo.heads()
     for entry in zoo.models() + zoo.heads():
-        assert onnx_files.staleness(entry.model_id) is None, "run `aecodec export` and commit weights/onnx/"
-        folder = onnx_files.onnx_dir(entry.model_id)
+        assert onnx_staleness(entry.model_id) is None, "run `aecodec export` and commit weights/onnx/"
+        folder = zoo.onnx_dir(entry.model_id)
         for name, file in onnx_files.read_record(folder)["files"].items():
             assert zoo.sha256_of(folder / name) == file["sha256"], f"{name} differs from the one exported"
+
+
+def test_every_name_a_committed_card_cites_is_defined_there():
+    """The cards name the aecodec function each host step restates; when one moves, the cards
+    must be written again (`aecodec export`)."""
+    import importlib
+    import re
+
+    cited = set()
+    for entry in zoo.models() + zoo.heads():
+        for path in zoo.onnx_dir(entry.model_id).glob("*.json"):
+            cited.update(re.findall(r"aecodec(?:\.\w+)+", path.read_text(encoding="utf-8")))
+    assert cited
+    for name in sorted(cited):
+        parts = name.split(".")
+        for depth in range(len(parts), 0, -1):  # the longest prefix that is a module
+            try:
+                target = importlib.import_module(".".join(parts[:depth]))
+                break
+            except ImportError:
+                continue
+        module = target.__name__
+        for attribute in parts[depth:]:
+            assert hasattr(target, attribute), f"a card cites {name}, which does not exist: run `aecodec export`"
+            target = getattr(target, attribute)
+            assert getattr(target, "__module__", module) == module, f"a card cites {name}, defined in {target.__module__}: run `aecodec export`"
 
 
 def test_stale_or_missing_graphs_are_refused_and_auto_falls_back(tmp_path, exported, model_id, monkeypatch):
@@ -251,24 +281,26 @@ def test_stale_or_missing_graphs_are_refused_and_auto_falls_back(tmp_path, expor
     record = onnx_files.read_record(stale)
     record["weights_sha256"] = "0" * 64
     (stale / onnx_files.EXPORT_RECORD).write_text(json.dumps(record))
-    for folder in (stale, tmp_path / "nothing"):
-        with pytest.raises(WeightsMismatchError, match="aecodec export"):
-            OnnxTransforms(model_id, folder)
     arrays = zoo.load_arrays(model_id)
-    monkeypatch.setattr(onnx_files, "onnx_dir", lambda _: stale)
-    assert build(arrays, "auto", model_id).transforms.name == "torch"
+    for folder in (stale, tmp_path / "nothing"):
+        monkeypatch.setattr(zoo, "onnx_dir", lambda _, folder=folder: folder)
+        with pytest.raises(WeightsMismatchError, match="aecodec export"):
+            build_codec(arrays, "onnx", model_id)
+    monkeypatch.setattr(zoo, "onnx_dir", lambda _: stale)
+    assert build_codec(arrays, "auto", model_id).transforms.name == "torch"
     with pytest.raises(WeightsMismatchError, match="exported from weights 0000"):
-        build(arrays, "onnx", model_id)
-    monkeypatch.setattr(onnx_files, "onnx_dir", lambda _: exported)
-    assert build(arrays, "auto", model_id).transforms.name == "onnx"
+        build_codec(arrays, "onnx", model_id)
+    monkeypatch.setattr(zoo, "onnx_dir", lambda _: exported)
+    assert build_codec(arrays, "auto", model_id).transforms.name == "onnx"
 
 
-def test_a_folder_without_its_data_cards_is_stale_for_export_but_runs_the_backend(tmp_path, exported, model_id):
+def test_a_folder_without_its_data_cards_is_stale_for_export_but_runs_the_backend(tmp_path, exported, model_id, monkeypatch):
     folder = tmp_path / model_id
     shutil.copytree(exported, folder)
     (folder / onnx_files.GAINS).unlink()
-    assert "gains.json missing" in onnx_files.staleness(model_id, folder)
-    OnnxTransforms(model_id, folder, context=(folder / onnx_files.CONTEXT).is_file())  # every graph is there
+    assert "gains.json missing" in onnx_staleness(model_id, folder)
+    monkeypatch.setattr(zoo, "onnx_dir", lambda _: folder)
+    assert build_codec(zoo.load_arrays(model_id), "onnx", model_id).transforms.name == "onnx"  # every graph is there
 
 
 def test_export_command_skips_current_graphs_and_reports_errors(exported, model_id):
@@ -284,10 +316,11 @@ def test_depth_to_space_becomes_an_exact_interleave():
     import onnxruntime
     import torch
 
-    from aecodec.runtime.onnx_export import _export_torch, _interleave_depth_to_space, _TorchGraph
+    from aecodec.onnx_build.surgery import interleave_depth_to_space
+    from aecodec.onnx_build.torch_graphs import TorchGraph, export_torch
 
-    graph = _TorchGraph(torch.nn.PixelShuffle(2), {"x": torch.randn(1, 12, 5, 7)}, {"x": [1, 12, "height", "width"], "y": [1, 3, "height2", "width2"]})
-    model = _interleave_depth_to_space(_export_torch(graph))
+    graph = TorchGraph(torch.nn.PixelShuffle(2), {"x": torch.randn(1, 12, 5, 7)}, {"x": [1, 12, "height", "width"], "y": [1, 3, "height2", "width2"]})
+    model = interleave_depth_to_space(export_torch(graph))
     onnx.checker.check_model(model, full_check=True)
     assert [node.op_type for node in model.graph.node] == ["ConvTranspose"]
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -302,12 +335,13 @@ def test_transposed_convolutions_are_split_into_phases_exactly(out_channels):
     import torch
 
     from aecodec.layers import deconv
-    from aecodec.runtime.onnx_export import _export_torch, _interleave_depth_to_space, _split_transposed_convolutions, _TorchGraph
+    from aecodec.onnx_build.surgery import interleave_depth_to_space, split_transposed_convolutions
+    from aecodec.onnx_build.torch_graphs import TorchGraph, export_torch
 
     torch.manual_seed(0)
     layer = deconv(16, out_channels).eval()
-    graph = _TorchGraph(layer, {"x": torch.randn(1, 16, 7, 9)}, {"x": [1, 16, "height", "width"], "y": [1, out_channels, "height2", "width2"]})
-    model = _interleave_depth_to_space(_split_transposed_convolutions(_export_torch(graph)))
+    graph = TorchGraph(layer, {"x": torch.randn(1, 16, 7, 9)}, {"x": [1, 16, "height", "width"], "y": [1, out_channels, "height2", "width2"]})
+    model = interleave_depth_to_space(split_transposed_convolutions(export_torch(graph)))
     onnx.checker.check_model(model, full_check=True)
     # What is left of the transposed convolution is the one-hot 2×2 interleave of the phases.
     (interleave,) = [node for node in model.graph.node if node.op_type == "ConvTranspose"]
@@ -328,9 +362,9 @@ def test_subnormal_gdn_weights_are_zeroed_without_changing_outputs():
     without flush-to-zero a slow path per product; zeroing them keeps every output bit."""
     import torch
 
+    from aecodec.codecs.config import HyperpriorConfig
     from aecodec.codecs.freeze import float_state_dict
     from aecodec.codecs.hyperprior import MeanScaleHyperprior
-    from aecodec.codecs.config import HyperpriorConfig
     from aecodec.layers import GDN, flush_subnormal_gammas
 
     arrays = zoo.load_arrays(CONTEXT_MODEL_ID)

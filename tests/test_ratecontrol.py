@@ -7,17 +7,18 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import synthetic_photo
 from PIL import Image
 
 import aecodec
-from aecodec import bitstream, latent_priors, pipeline
+from aecodec import bitstream, pipeline
 from aecodec.cli import main
-from aecodec.codecs.frozen import interpolate_gain, low_rate_deadzone, round_symbols
+from aecodec.codecs.rounding import interpolate_gain, low_rate_deadzone, round_symbols
 from aecodec.errors import InputError
 from aecodec.metrics import psnr
-from aecodec.ratecontrol import BPP_AIM, BPP_TOLERANCE, PSNR_SETTLE_QUALITIES, PSNR_SETTLE_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, RateTarget, parse_size, search_quality
-from conftest import synthetic_photo
-
+from aecodec.ratecontrol import predicted_curves
+from aecodec.ratecontrol.search import BPP_AIM, BPP_TOLERANCE, PSNR_SETTLE_QUALITIES, PSNR_SETTLE_TOLERANCE, PSNR_TOLERANCE, SIZE_TOLERANCE, search_quality
+from aecodec.ratecontrol.targets import RateTarget, parse_size
 
 # --- the search, on plain monotone functions -------------------------------------------
 
@@ -35,37 +36,37 @@ def test_size_search_never_exceeds_and_lands_close(goal):
 
 
 @pytest.mark.parametrize("goal", [2200, 30000])
-def test_a_prior_curve_starts_the_search_near_the_goal_and_saves_trials(goal):
+def test_a_steering_curve_starts_the_search_near_the_goal_and_saves_trials(goal):
     """A typical curve 10 % off this image's (another photo, same model) still guides the
     search; it matters for goals far from the middle of the quality scale, where a search
     that starts at quality 50 needs extra steps."""
-    prior = [(quality, 0.9 * _log_size(quality)) for quality in (1, 10, 25, 45, 65, 85, 100)]
-    guided = search_quality(_log_size, RateTarget("size", goal), prior)
+    curve = [(quality, 0.9 * _log_size(quality)) for quality in (1, 10, 25, 45, 65, 85, 100)]
+    guided = search_quality(_log_size, RateTarget("size", goal), curve)
     blind = search_quality(_log_size, RateTarget("size", goal))
     assert (1 - SIZE_TOLERANCE) * goal <= guided.value <= goal
     assert len(guided.trials) < len(blind.trials)
     assert abs(guided.trials[0].value / goal - 1) < 0.25  # the first trial is already close
 
 
-_PRIOR_PSNR = [(1, 22.2), (10, 23.6), (25, 25.6), (45, 28.9), (65, 31.5), (85, 32.7), (100, 33.2)]
+_TYPICAL_PSNR = [(1, 22.2), (10, 23.6), (25, 25.6), (45, 28.9), (65, 31.5), (85, 32.7), (100, 33.2)]
 
 
-def _prior_psnr(quality: float) -> float:
-    return float(np.interp(quality, *zip(*_PRIOR_PSNR)))
+def _typical_psnr(quality: float) -> float:
+    return float(np.interp(quality, *zip(*_TYPICAL_PSNR)))
 
 
 @pytest.mark.parametrize(
     ("level", "steepness", "goal"),
     [(-2.0, 1.0, 24.0), (-2.0, 1.0, 30.5), (8.0, 0.7, 24.5), (8.0, 0.7, 29.5), (-20.0, 1.6, 20.0), (-20.0, 1.6, 27.0), (-20.0, 1.6, 32.5)],
 )
-def test_psnr_search_follows_an_image_shaped_like_the_prior(level, steepness, goal):
+def test_psnr_search_follows_an_image_shaped_like_the_steering_curve(level, steepness, goal):
     """An image's curve is the model's typical one shifted and stretched (flatter for a
     textured photo, steeper for a smooth one): the first trial measures the shift and the
     second the stretch, so the third lands in the accepted band — where a straight secant
     through a curved stretch needs more steps."""
-    curve = lambda q: level + steepness * _prior_psnr(q)  # noqa: E731
+    curve = lambda q: level + steepness * _typical_psnr(q)  # noqa: E731
     assert curve(1) < goal < curve(100) - PSNR_TOLERANCE
-    result = search_quality(curve, RateTarget("psnr", goal), _PRIOR_PSNR)
+    result = search_quality(curve, RateTarget("psnr", goal), _TYPICAL_PSNR)
     assert goal <= result.value <= goal + PSNR_TOLERANCE
     assert len(result.trials) <= 3
 
@@ -93,9 +94,9 @@ def test_an_estimated_rate_lands_bpp_targets_in_two_trials(goal):
     aim even though the estimate drifts 0.1 % per quality step; steering on the typical curve
     needs more."""
     bits = lambda q: 0.05 * math.exp(0.035 * q + 0.004 * max(0.0, q - 40))  # noqa: E731
-    prior = [(quality, 0.12 * math.exp(0.022 * quality)) for quality in (1, 10, 25, 45, 65, 85, 100)]
-    steered = search_quality(bits, RateTarget("bpp", goal), prior, _estimator_with_drift(bits, 0.001))
-    plain = search_quality(bits, RateTarget("bpp", goal), prior)
+    curve = [(quality, 0.12 * math.exp(0.022 * quality)) for quality in (1, 10, 25, 45, 65, 85, 100)]
+    steered = search_quality(bits, RateTarget("bpp", goal), curve, _estimator_with_drift(bits, 0.001))
+    plain = search_quality(bits, RateTarget("bpp", goal), curve)
     assert abs(steered.value / goal - 1) <= BPP_AIM
     assert len(steered.trials) == 2 < len(plain.trials)
 
@@ -109,19 +110,19 @@ def test_an_estimated_rate_keeps_size_searches_under_the_target():
 
 @pytest.mark.parametrize(("level", "steepness", "goal"), [(-2.0, 1.0, 24.0), (8.0, 0.7, 29.5), (-20.0, 1.6, 27.0), (-20.0, 1.6, 32.5)])
 def test_an_estimated_psnr_lands_psnr_targets_in_two_trials_and_few_estimates(level, steepness, goal):
-    """Images shaped unlike the prior: the estimate made from the first trial (drifting
+    """Images shaped unlike the steering curve: the estimate made from the first trial (drifting
     0.003 %, under 0.001 dB, per quality step: a dozen steps cost about half the band) places
     the second trial in the accepted band after at most SOLVE_LIMITS' two estimates — each
     costs a synthesis, so the solve must not dither."""
-    curve = lambda q: level + steepness * _prior_psnr(q)  # noqa: E731
+    curve = lambda q: level + steepness * _typical_psnr(q)  # noqa: E731
     calls: list[float] = []
-    result = search_quality(curve, RateTarget("psnr", goal), _PRIOR_PSNR, _estimator_with_drift(curve, 0.00003, calls))
+    result = search_quality(curve, RateTarget("psnr", goal), _TYPICAL_PSNR, _estimator_with_drift(curve, 0.00003, calls))
     assert goal <= result.value <= goal + PSNR_TOLERANCE
     assert len(result.trials) == 2 and len(calls) <= 2
 
 
 def test_an_estimate_beyond_the_end_of_the_scale_is_not_repeated():
-    """A photo far smoother than the prior: its first trial is 10 dB over the goal, and the
+    """A photo far smoother than the steering curve: its first trial is 10 dB over the goal, and the
     estimate (which, like the codec's, overstates the PSNR far below its trial) is over the
     goal even at quality 1. The solve must stop there instead of estimating quality 1 again
     (each estimate costs a synthesis); an exact trial at quality 1 then re-anchors it."""
@@ -135,7 +136,7 @@ def test_an_estimate_beyond_the_end_of_the_scale_is_not_repeated():
 
         return estimate
 
-    result = search_quality(curve, RateTarget("psnr", 30.0), _PRIOR_PSNR, estimator)
+    result = search_quality(curve, RateTarget("psnr", 30.0), _TYPICAL_PSNR, estimator)
     assert 30.0 <= result.value <= 30.0 + PSNR_TOLERANCE
     assert estimated[0] == (result.trials[0].quality, 1.0) and result.trials[1].quality == 1.0
     assert len(set(estimated)) == len(estimated)
@@ -232,16 +233,16 @@ def test_psnr_target_is_reached_by_the_decoded_file_with_few_extra_bits(images, 
 def test_the_rate_estimate_is_exact_at_its_trial_and_close_nearby(codec, images, name):
     """The estimate rate control steers on: gain-scaled entropy parameters of one exact
     quantization, against exact quantizations at other qualities."""
-    latent = codec.analyse(pipeline._pad(images[name], codec.stride))
+    latent = codec.analyze(pipeline._pad(images[name], codec.stride))
     reference = codec.quantize(latent, 50.0)
     for quality, tolerance in ((50.0, 1e-9), (47.0, 0.02), (55.0, 0.02), (62.0, 0.05)):
-        exact = sum(bits.sum() for bits in codec.information(codec.quantize(latent, quality)))
+        exact = sum(bits.sum() for bits in codec.symbol_bits(codec.quantize(latent, quality)))
         assert codec.estimated_bits(latent, reference, 50.0, quality) == pytest.approx(exact, rel=tolerance)
 
 
 def _reconstruction_psnr(codec, image: np.ndarray, quantized, quality: float) -> float:
     height, width = image.shape[:2]
-    return psnr(image, pipeline._decoded_rgb(codec, quantized, quality, height, width))
+    return psnr(image, codec.reconstruct_rgb(quantized, quality, height, width))
 
 
 @pytest.mark.parametrize("name", ["synthetic", "sample"])
@@ -250,7 +251,7 @@ def test_the_estimated_quantization_is_exact_at_its_trial_and_decodes_close_near
     rescaled means decodes to the PSNR of exact quantizations at nearby qualities (within
     0.05 dB on validation photos; these small images have few latent elements, so one
     element rounded differently weighs more)."""
-    latent = codec.analyse(pipeline._pad(images[name], codec.stride))
+    latent = codec.analyze(pipeline._pad(images[name], codec.stride))
     reference = codec.quantize(latent, 50.0)
     same = codec.estimated_quantization(latent, reference, 50.0, 50.0)
     assert np.array_equal(same.y_symbols, reference.y_symbols) and np.array_equal(same.bins, reference.bins)
@@ -262,20 +263,20 @@ def test_the_estimated_quantization_is_exact_at_its_trial_and_decodes_close_near
 
 @pytest.mark.parametrize("quality", [1.0, 8.0, 50.0, 100.0])  # 1 and 8 round with a dead zone
 def test_latent_features_are_those_of_the_symbols_rounding_rule(codec, images, quality):
-    """The features the priors weigh: each channel's mean squared rounding error and the bits
+    """The features the predicted curves weigh: each channel's mean squared rounding error and the bits
     of its rounded values under their own histogram, as round_symbols rounds them."""
-    latent = codec.analyse(pipeline._pad(images["sample"], codec.stride))
+    latent = codec.analyze(pipeline._pad(images["sample"], codec.stride))
     t = codec.rate_parameter(quality)
     gain = interpolate_gain(codec.log_gain, t).astype(np.float64)
     scaled = latent * gain
     rounded = round_symbols(scaled.copy(), low_rate_deadzone(t))
     expected_errors = ((rounded - scaled) ** 2).mean(axis=(1, 2)) / gain[:, 0, 0] ** 2
-    assert np.allclose(latent_priors.rounding_errors(codec, latent, [quality])[0], expected_errors, rtol=1e-4, atol=1e-12)
+    assert np.allclose(predicted_curves.rounding_errors(codec, latent, [quality])[0], expected_errors, rtol=1e-4, atol=1e-12)
     expected_bits = []
     for channel in rounded:
         _, counts = np.unique(channel, return_counts=True)
         expected_bits.append(-(counts * np.log2(counts / channel.size)).sum())
-    assert np.allclose(latent_priors.rounded_bits(codec, latent, [quality])[0], expected_bits)
+    assert np.allclose(predicted_curves.rounded_bits(codec, latent, [quality])[0], expected_bits)
 
 
 @pytest.mark.parametrize(("kind", "goal"), [("psnr", 30.0), ("bpp", 0.8)])
@@ -286,9 +287,9 @@ def test_the_predicted_curve_follows_the_image_closer_than_the_typical_curve(cod
     from aecodec import zoo
 
     image = images["sample"]
-    latent = codec.analyse(pipeline._pad(image, codec.stride))
+    latent = codec.analyze(pipeline._pad(image, codec.stride))
     model_id = zoo.default_model_id()
-    predicted = pipeline._prior(model_id, RateTarget(kind, goal), image.shape[0] * image.shape[1], codec, latent)
+    predicted = pipeline._steering_curve(model_id, RateTarget(kind, goal), image.shape[0] * image.shape[1], codec, latent)
     typical = zoo.validation_curves(model_id)[kind]
     for quality in (10.0, 40.0, 85.0):
         if kind == "psnr":

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import synthetic_photo
 from PIL import Image
 
 import aecodec
-from aecodec import pipeline, zoo
+from aecodec import assembly, pipeline, zoo
 from aecodec.cli import main
 from aecodec.codecs.refine import REFINE_TILE
 from aecodec.errors import InputError
 from aecodec.metrics import bpp
-from conftest import synthetic_photo
 
 QUALITY = 50.0
 
@@ -21,11 +21,11 @@ QUALITY = 50.0
 def _loss(data: bytes, original: np.ndarray) -> float:
     """The codec's training loss of a file, measured on the decoded pixels and the file size."""
     model_id = zoo.default_model_id()
-    t = zoo.load_codec(model_id, "torch").rate_parameter(QUALITY)
+    t = assembly.load_codec(model_id, "torch").rate_parameter(QUALITY)
     decoded = np.asarray(aecodec.decompress(data, backend="torch").convert("RGB"), dtype=np.float64)
     mse = np.mean((decoded - original) ** 2)
     height, width = original.shape[:2]
-    return zoo.load_refiner(model_id).trade_off(t) * mse + bpp(len(data), width, height)
+    return assembly.load_refiner(model_id).trade_off(t) * mse + bpp(len(data), width, height)
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,10 @@ def test_tiles_cover_the_whole_latent_and_all_improve():
     # 2 × 2 refinement tiles: every latent element is written, and each tile's part moves.
     side = (REFINE_TILE + 8) * 16
     image = synthetic_photo(side, side, seed=3)
-    codec = zoo.load_codec(zoo.default_model_id(), "torch")
+    codec = assembly.load_codec(zoo.default_model_id(), "torch")
     x = image.transpose(2, 0, 1)
-    latent = codec.analyse(x)
-    refined = zoo.load_refiner(zoo.default_model_id()).refine(x, latent, codec.rate_parameter(QUALITY), 3)
+    latent = codec.analyze(x)
+    refined = assembly.load_refiner(zoo.default_model_id()).refine(x, latent, codec.rate_parameter(QUALITY), 3)
     assert refined.shape == latent.shape and np.isfinite(refined).all()
     moved = np.abs(refined - latent).mean(axis=0) > 0
     for rows in (slice(0, REFINE_TILE), slice(REFINE_TILE, None)):
@@ -93,7 +93,7 @@ def test_cli_refine_writes_a_file_that_decodes(tmp_path, sample_crop):
 
 def test_float32_refinement_also_lowers_the_loss(sample_crop, plain_and_refined, monkeypatch):
     # Where the CPU has no bf16 instructions the refiner runs in float32; that path must work too.
-    monkeypatch.setattr(zoo.load_refiner(zoo.default_model_id()), "bf16", False)
+    monkeypatch.setattr(assembly.load_refiner(zoo.default_model_id()), "bf16", False)
     plain, _ = plain_and_refined
     refined = aecodec.compress(sample_crop, quality=QUALITY, backend="torch", refine_steps=20)
     assert _loss(refined, sample_crop) < _loss(plain, sample_crop)

@@ -15,16 +15,16 @@ from click.testing import CliRunner
 from PIL import Image
 
 import aecodec
-from aecodec import restoration, zoo
+from aecodec import assembly, restoration, zoo
+from aecodec.assembly import load_head
 from aecodec.cli import main
-from aecodec.codecs.registry import read_meta
 from aecodec.errors import InputError, WeightsMismatchError
 from aecodec.heads import chroma
 from aecodec.heads.backbone import backbone_sha256
 from aecodec.heads.noise import estimate_sigma
-from aecodec.heads.registry import load_head
 from aecodec.metrics import colourfulness, psnr
 from aecodec.runtime import onnx_files
+from aecodec.weights_format import read_meta
 
 TASKS = ("denoise", "colorize")
 
@@ -218,7 +218,7 @@ def test_cli_restore_in_a_pipe(photo_crop):
 @pytest.mark.parametrize("task", TASKS)
 def test_committed_head_graphs_are_current_and_carry_cards(task):
     head_id = zoo.default_head_id(task)
-    assert onnx_files.staleness(head_id) is None, "run `aecodec export` and commit weights/onnx/"
-    card = onnx_files.read_record(onnx_files.onnx_dir(head_id))
+    assert assembly.onnx_staleness(head_id) is None, "run `aecodec export` and commit weights/onnx/"
+    card = onnx_files.read_record(zoo.onnx_dir(head_id))
     assert card["backbone"]["sha256"] == zoo._manifest()["heads"][head_id]["backbone"]["sha256"]
     assert card["backbone"]["model"] == zoo.default_model_id()  # fed by the default codec's analysis.onnx

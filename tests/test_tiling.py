@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import synthetic_photo
 
-from aecodec.codecs import frozen
+from aecodec.codecs import frozen, rounding
 from aecodec.codecs.tiling import spans
 from aecodec.metrics import psnr
-from conftest import synthetic_photo
 
 
 def test_spans_cover_the_axis_once_with_margins_inside_it():
@@ -32,9 +32,9 @@ def _small_tiles(monkeypatch, analysis: int = 64, synthesis: int = 4, hyper: int
 
 
 def test_tiled_analysis_equals_the_whole_image(codec, image, monkeypatch):
-    whole = codec.analyse(image)
+    whole = codec.analyze(image)
     _small_tiles(monkeypatch)
-    tiled = codec.analyse(image)
+    tiled = codec.analyze(image)
     assert tiled.shape == whole.shape
     assert np.abs(tiled - whole).max() < 1e-4 * np.abs(whole).max()
 
@@ -42,11 +42,11 @@ def test_tiled_analysis_equals_the_whole_image(codec, image, monkeypatch):
 def test_tiled_integer_entropy_parameters_are_bit_exact(codec, image, monkeypatch):
     """h_s on tiles of one ẑ element, a context model on blocks of 2×2 elements and symbols
     rounded one channel at a time change nothing."""
-    latent = codec.analyse(image)
+    latent = codec.analyze(image)
     whole = codec.quantize(latent, 60.0)
     _small_tiles(monkeypatch, hyper=1)
     monkeypatch.setattr(frozen, "CONTEXT_TILE", 2)  # blocks of 2×2 latent elements
-    monkeypatch.setattr(frozen, "INFORMATION_ELEMENTS", 1)  # one channel per step
+    monkeypatch.setattr(rounding, "CHANNEL_STEP_ELEMENTS", 1)  # one channel per step
     tiled = codec.quantize(latent, 60.0)
     assert min(whole.z_hat.shape[1:]) > 3  # several tiles each way
     for field in ("z_hat", "y_symbols", "mean", "bins"):
@@ -55,7 +55,7 @@ def test_tiled_integer_entropy_parameters_are_bit_exact(codec, image, monkeypatc
 
 def test_tiled_synthesis_has_no_seams(codec, image, monkeypatch):
     """Same PSNR as untiled within 0.05 dB, and no larger error along tile borders."""
-    quantized = codec.quantize(codec.analyse(image), 60.0)
+    quantized = codec.quantize(codec.analyze(image), 60.0)
     whole = codec.reconstruct(quantized, 60.0)
     _small_tiles(monkeypatch, synthesis=4)
     tiled = codec.reconstruct(quantized, 60.0)

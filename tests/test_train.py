@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tests_support import installed_weights, write_manifest, write_photos
 
+from aecodec.assembly import build_codec
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import freeze
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
-from aecodec.codecs.registry import build
 from aecodec.errors import InputError
 from aecodec.train.config import HeadTrainConfig, TrainConfig, is_head_config
 from aecodec.train.loop import lambda_for, learning_rate, train
-from tests_support import installed_weights, write_manifest, write_photos
 
 
 @pytest.mark.parametrize("recipe", sorted((Path(__file__).resolve().parent.parent / "weights").glob("*.toml")), ids=lambda p: p.name)
@@ -61,7 +61,7 @@ def test_quality_100_maps_to_the_last_knot_or_at_most_one_knot_spacing_above():
 
 
 def test_detail_channels_pay_for_their_bits_only_after_a_warm_up():
-    from aecodec.train.losses import rate_distortion
+    from aecodec.codecs.objective import rate_distortion
     from aecodec.train.loop import latent_charge
 
     config = TrainConfig("a", "b", model=HyperpriorConfig(m=3, detail_channels=2), detail_rate_warmup=100)
@@ -119,22 +119,22 @@ def test_frozen_codec_roundtrips_and_matches_the_training_rate(tiny_run, context
     model = MeanScaleHyperprior(HyperpriorConfig(n=8, m=8, knots=2, context_channels=context_channels)).eval()
     if context_channels:  # a context model that does something
         torch.nn.init.normal_(model.context.output.weight, std=0.1)
-    codec = build(freeze(model))
+    codec = build_codec(freeze(model))
     image = np.asarray(Image.open(next((tiny_run[0] / "val").iterdir())).convert("RGB"), dtype=np.float32) / 255
     x = image.transpose(2, 0, 1)
     coded = codec.compress(x, quality=50.0)
     with torch.no_grad():
         out = model(torch.from_numpy(x)[None], torch.tensor([codec.rate_parameter(50.0)]))
     estimated_bits = float(-out["y"].log2().sum() - out["z"].log2().sum())
-    coded_bits = 8 * sum(len(payload) for name, (shape, payload) in coded.streams.items() if not name.endswith("escape"))
+    coded_bits = 8 * sum(len(stream.payload) for stream in coded.streams if not stream.name.endswith("escape"))
     assert coded_bits == pytest.approx(estimated_bits, rel=0.15, abs=96)
     assert codec.decompress(coded, 50.0).shape == x.shape
 
 
 def test_gains_interpolate_between_knots_and_extrapolate_beyond_the_first_and_last():
     """The training gains (torch) and the codec's gains (numpy) are the same function."""
-    from aecodec.codecs.frozen import interpolate_gain
     from aecodec.codecs.gain import GainUnit
+    from aecodec.codecs.rounding import interpolate_gain
 
     table = [[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]]
     unit = GainUnit(channels=2, knots=3)
@@ -184,8 +184,8 @@ def test_a_head_trains_resumably_over_the_shipped_backbone_and_releases(task, tm
     import shutil
 
     from aecodec import zoo
+    from aecodec.assembly import load_head
     from aecodec.heads.config import HeadConfig
-    from aecodec.heads.registry import load_head
     from aecodec.train.head_loop import train_head
     from aecodec.train.release_head import release_head
 
@@ -224,12 +224,12 @@ def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
     """init_from loads a shipped head into one with more residual blocks: the added blocks
     start as the identity, so the outputs are equal; another task or architecture is refused."""
     from aecodec import zoo
-    from aecodec.codecs.registry import read_meta
+    from aecodec.assembly import verified_backbone
     from aecodec.heads.backbone import backbone_sha256
     from aecodec.heads.config import HeadConfig
     from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
-    from aecodec.heads.registry import verified_backbone
     from aecodec.train.head_loop import initialise_head_from, train_head
+    from aecodec.weights_format import read_meta
 
     manifest = zoo._manifest()
     released = {task: zoo.weights_dir() / manifest["heads"][manifest["default_heads"][task]]["file"] for task in ("denoise", "colorize")}
@@ -299,6 +299,60 @@ def test_fine_tuning_the_backbone_moves_g_a_resumes_from_a_frozen_run_and_cannot
         train_head(replace(frozen, steps=6), tmp_path / "run", log=lambda message: None)
     with pytest.raises(click.ClickException, match="fine-tuned g_a"):
         release_head(checkpoint, "tiny", "", "", 0.5, {"models": {}})
+
+
+def test_release_refuses_a_file_that_is_no_checkpoint_of_its_kind_and_leaves_the_weights_alone(tmp_path, monkeypatch):
+    """``aecodec release codec|head``: a file that is no checkpoint, or a checkpoint of the
+    other kind of run, gets one ``Error:`` line and exit 1; the weights folder is untouched."""
+    from click.testing import CliRunner
+
+    from aecodec.cli import main
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    write_manifest(weights, {"base": {"file": "base.npz", "sha256": "0" * 64, "architecture": "mean-scale-hyperprior-vr"}})
+    before = {path.name: path.read_bytes() for path in weights.iterdir()}
+    notes = tmp_path / "notes.pt"
+    notes.write_text("not a checkpoint")
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    codec_run, head_run, other_pickle = tmp_path / "codec.pt", tmp_path / "head.pt", tmp_path / "other.pt"
+    torch.save({"config": {"model": {}}, "ema": {}, "step": 1, "cpu_seconds": 1.0}, codec_run)
+    torch.save({"config": {"head": {}, "backbone": "base.npz"}, "ema": {}, "step": 1, "cpu_seconds": 1.0}, head_run)
+    torch.save({"weights": [1, 2, 3]}, other_pickle)
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(weights))
+    refused = [
+        *((kind, path, "is not a training checkpoint") for kind in ("codec", "head") for path in (notes, empty, other_pickle)),
+        ("codec", head_run, "is a checkpoint of a head run; `aecodec release head` releases it"),
+        ("head", codec_run, "is a checkpoint of a codec run; `aecodec release codec` releases it"),
+    ]
+    for kind, path, message in refused:
+        result = CliRunner().invoke(main, ["release", kind, str(path), "--id", "new"])
+        assert result.exit_code == 1 and result.stdout == "", (kind, path, result.output)
+        assert result.stderr.splitlines() == [f"Error: {path} {message}"]
+        assert {path.name: path.read_bytes() for path in weights.iterdir()} == before
+
+
+def test_release_codec_records_the_weights_as_the_default_and_replaces_the_file_it_supersedes(tiny_run, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from aecodec.cli import main
+
+    root, config = tiny_run
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setenv("AECODEC_WEIGHTS_DIR", str(weights))
+    files = []
+    for steps in (4, 5):  # the second release resumes the run one step further: new weights, same id
+        checkpoint = train(replace(config, steps=steps), root / "released-by-the-cli", log=lambda message: None)
+        result = CliRunner().invoke(main, ["release", "codec", str(checkpoint), "--id", "tiny", "--description", "a tiny codec"])
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((weights / "MANIFEST.json").read_text())
+        entry = manifest["models"]["tiny"]
+        assert result.stdout.startswith(f"wrote {entry['file']} ({steps} steps")
+        assert manifest["default"] == "tiny" and entry["description"] == "a tiny codec" and entry["training"]["steps"] == steps
+        files.append(entry["file"])
+    assert files[0] != files[1] and sorted(path.name for path in weights.glob("*.npz")) == [files[1]]
 
 
 def test_a_context_model_starts_from_released_weights_without_one(tiny_run, tmp_path, monkeypatch):
@@ -385,16 +439,16 @@ def assert_exports_and_codes(folder: Path, model_id: str, entry: dict) -> None:
     """A released codec installed alone in ``folder`` exports, and torch and onnxruntime decode its file alike."""
     from conftest import synthetic_photo
 
-    from aecodec import pipeline, zoo
-    from aecodec.runtime.onnx_export import export_model
+    from aecodec import assembly, pipeline
+    from aecodec.onnx_build.export import export_model
 
     write_manifest(folder, {model_id: entry})
     with installed_weights(folder):
         export_model(model_id)
         rgb = synthetic_photo(70, 50, seed=3)
-        data = pipeline.compress(rgb, quality=90.0, model=model_id, backend="torch")
+        data = pipeline.encode(rgb, quality=90.0, model=model_id, backend="torch").data
         pixels = [np.asarray(pipeline.decompress(data, backend=backend), dtype=int) for backend in ("torch", "onnx")]
-        assert zoo.load_codec(model_id, "onnx").transforms.name == "onnx"
+        assert assembly.load_codec(model_id, "onnx").transforms.name == "onnx"
         assert pixels[0].shape == rgb.shape and np.abs(pixels[0] - pixels[1]).max() <= 1
 
 
@@ -458,7 +512,7 @@ def test_precision_follows_the_hardware_unless_the_recipe_names_one(monkeypatch)
 
     cpu = torch.device("cpu")
     for native in (True, False):
-        monkeypatch.setattr(machine, "native_bf16", lambda: native)
+        monkeypatch.setattr(machine, "native_bf16", lambda native=native: native)
         assert machine.uses_bf16("auto", cpu) is native
         assert machine.uses_bf16("bf16", cpu) and not machine.uses_bf16("fp32", cpu)
     with pytest.raises(InputError, match="precision is one of"):
@@ -482,7 +536,9 @@ def test_two_processes_share_each_batch_under_torchrun_and_a_single_process_resu
         'validate_every = 2\nthreads = 1\nprecision = "fp32"\ncheckpoint_minutes = 0.0\n[model]\nn = 8\nm = 8\nknots = 2\n'
     )
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "aecodec.train", "--config", str(recipe), "--run-dir", str(run_dir)]
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "aecodec.train", "--config", str(recipe), "--run-dir", str(run_dir),
+    ]
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     log = (run_dir / "train.log").read_text()
     assert "2 process(es) × 1 thread(s)" in log and log.count("validate step 4") == 1  # only the first process reports

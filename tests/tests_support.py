@@ -11,9 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from PIL import Image
-
 from conftest import synthetic_photo
+from PIL import Image
 
 CONTEXT_MODEL_ID = "hyperprior-v7"  # the installed codec with a checkerboard context model
 ONE_PASS_MODEL_ID = "one-pass"  # a small codec without one (y coded in one pass): the one_pass_weights fixture
@@ -58,10 +57,9 @@ def installed_weights(folder: Path) -> Iterator[None]:
     The zoo's and the heads' per-process caches are cleared on the way in and out: they are
     keyed by model id, and the ids of one folder must not serve the models of the other.
     """
-    from aecodec import zoo
-    from aecodec.heads.registry import load_head
+    from aecodec import assembly, zoo
 
-    caches = (zoo._read_manifest, zoo.load_arrays, zoo.load_codec, zoo.load_refiner, load_head)
+    caches = (zoo._read_manifest, zoo.load_arrays, assembly.load_codec, assembly.load_refiner, assembly.load_head)
     previous = os.environ.get("AECODEC_WEIGHTS_DIR")
     os.environ["AECODEC_WEIGHTS_DIR"] = str(folder)
     for cache in caches:
@@ -93,7 +91,7 @@ def train_one_pass_codec(folder: Path) -> None:
     Its qualities above 80 extrapolate the gains beyond the last knot (highest_rate_parameter).
     """
     from aecodec.codecs.config import HyperpriorConfig
-    from aecodec.runtime.onnx_export import export_model
+    from aecodec.onnx_build.export import export_model
     from aecodec.train.config import TrainConfig
     from aecodec.train.loop import train
     from aecodec.train.release import release

@@ -167,12 +167,13 @@ else escapes the reader. Messages are one line and start in lower case.
   in the message), more than 4096 chunks, bytes after AEND ("trailing data after AEND").
 
 Python API: :func:`write_container` (raises ``ValueError`` for values the format cannot
-hold), :func:`read_container` and :func:`read_header`, with the dataclasses
+hold), :func:`read_container`, :func:`read_header` and :func:`framing_size` (a file's bytes
+beyond its stream payloads, without writing it), with the dataclasses
 :class:`Container`, :class:`Header`, :class:`Stream` and :class:`ChunkInfo`.
 """
 
 from .reader import read_container, read_header
-from .spec import FORMAT_MAJOR, FORMAT_MINOR, SIGNATURE, ChunkInfo, Container, Header, Stream
+from .spec import FORMAT_MAJOR, FORMAT_MINOR, SIGNATURE, ChunkInfo, Container, Header, Stream, framing_size
 from .writer import write_container
 
 __all__ = [
@@ -183,6 +184,7 @@ __all__ = [
     "Container",
     "Header",
     "Stream",
+    "framing_size",
     "read_container",
     "read_header",
     "write_container",

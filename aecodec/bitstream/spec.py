@@ -188,3 +188,22 @@ class Container:
     exif: bytes | None = None
     rate_target: bytes | None = None
     chunks: tuple[ChunkInfo, ...] = ()
+
+
+SCRC_LENGTH = 4  # the u32 symbol CRC
+HEAD_FIXED_LENGTH = 24  # HEAD data without the model id and mode texts (section 5)
+
+
+def framing_size(container: Container) -> int:
+    """Bytes of the file :func:`~aecodec.bitstream.write_container` writes for ``container``
+    beyond its stream payloads, computed from the layout (sections 2, 4, 5 and 6).
+
+    An encoder that knows its streams' sizes (or estimates them) knows its file's size
+    without writing one. Fields are not validated here; the writer does that.
+    """
+    header = container.header
+    head = HEAD_FIXED_LENGTH + len(header.model_id.encode("ascii")) + len(header.mode.encode("ascii"))
+    bits = sum(2 + len(stream.name.encode("ascii")) + 4 * len(stream.shape) for stream in container.streams)
+    side = [blob for blob in (container.alpha, container.icc_profile, container.exif, container.rate_target) if blob is not None]
+    chunks = 3 + len(container.streams) + len(side)  # HEAD, SCRC and AEND, then BITS and side data
+    return len(SIGNATURE) + CHUNK_OVERHEAD * chunks + head + bits + SCRC_LENGTH + sum(len(blob) for blob in side)

@@ -3,7 +3,7 @@ Learned Image Compression"): a two-pass, parallel refinement of the hyperprior's
 
 The latent grid is split like a checkerboard. *Anchors* ((row + col) even) are coded first
 with the hyperprior's mean and scale alone; the *non-anchors* are then coded with
-parameters refined from their decoded anchor neighbours::
+parameters refined from their decoded anchor neighbors::
 
     ŷ_g at anchors ─clip─► 5×5 conv (anchor taps only) ─clip-ReLU─► c
     [c, μ_h, log σ_h] ─1×1─► clip-ReLU ─1×1─► Δμ, Δlog σ   (added at non-anchors only)
@@ -40,7 +40,7 @@ class CheckerboardContext(nn.Module):
         context: The 5×5 convolution over anchors. Only its taps at odd offsets (row + col
             odd) ever see an anchor from a non-anchor position; the others multiply zeros.
         hidden: First 1×1 layer of the parameter network.
-        output: Last 1×1 layer (zero-initialised), producing Δμ and Δlog σ.
+        output: Last 1×1 layer (zero-initialized), producing Δμ and Δlog σ.
     """
 
     def __init__(self, m: int, channels: int) -> None:

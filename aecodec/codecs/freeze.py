@@ -1,6 +1,6 @@
 """Freeze a trained codec into its shipped form: float transforms + integer entropy path.
 
-This is where ``update()`` of the codec contract happens (DESIGN §3): the factorized prior
+This is where ``update()`` of the codec contract happens: the factorized prior
 and the Gaussian conditional become integer PMF tables, h_s (and the context model, if any)
 become integer networks, and their worst-case accumulators are checked against the
 exactness bound.
@@ -10,13 +10,12 @@ without torch.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import torch
 
 from aecodec.codecs.context import CONTEXT_INPUT_MAX, CONTEXT_KERNEL
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.registry import ARCHITECTURE
 from aecodec.entropy.integer_context import CONTEXT_TAPS, IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import (
     ACTIVATION_FRACTION_BITS,
@@ -26,9 +25,8 @@ from aecodec.entropy.integer_hyper import (
 )
 from aecodec.entropy.tables import PMFTables, gaussian_tables
 from aecodec.transforms.synthesis import HYPER_ACTIVATION_MAX
-from aecodec.codecs.registry import ARCHITECTURE
+from aecodec.weights_format import FLOAT_PREFIX, META, meta_array
 
-FLOAT_PREFIX = "float."
 # h_s and the context model ship as their integer networks only: those are what the codec runs,
 # the float weights they were frozen from differ by at most 2^-17, and a refinement that
 # starts from a weights file gets them back from the integers (float_state_dict).
@@ -140,11 +138,7 @@ def _floats_of_integer_networks(arrays) -> dict[str, torch.Tensor]:
 def freeze(model: MeanScaleHyperprior) -> dict[str, np.ndarray]:
     """All arrays of a shipped weights file for ``model`` (EMA weights, eval mode)."""
     model = model.float().eval()
-    arrays: dict[str, np.ndarray] = {
-        "meta.json": np.frombuffer(
-            json.dumps({"architecture": ARCHITECTURE, "config": model.config.to_dict()}).encode(), dtype=np.uint8
-        )
-    }
+    arrays: dict[str, np.ndarray] = {META: meta_array({"architecture": ARCHITECTURE, "config": model.config.to_dict()})}
     for name, tensor in model.state_dict().items():
         if not name.startswith(_INTEGER_ONLY):
             arrays[f"{FLOAT_PREFIX}{name}"] = tensor.detach().float().contiguous().numpy()

@@ -27,165 +27,42 @@ qualities a rate search tries (:meth:`FrozenHyperprior.quantize`).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from aecodec.codecs import streams
+from aecodec.codecs.backend_interface import ContextModel, HyperSynthesis, Transforms
+from aecodec.codecs.estimates import RescaledReference
+from aecodec.codecs.quality import QUALITY_MAX, QUALITY_MIN
+from aecodec.codecs.rounding import LATENT_SYMBOL_MAX, channel_steps, interpolate_gain, low_rate_deadzone, round_against_mean
+from aecodec.codecs.streams import CodedLatents, QuantizedLatents
 from aecodec.codecs.tiling import spans
 from aecodec.entropy.coder import TableCoder
 from aecodec.entropy.integer_context import anchor_mask
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS
-from aecodec.entropy.tables import LOG_SCALE_FRACTION_BITS, SCALE_BIN_COUNT, SCALE_BIN_STEP, PMFTables, scale_bin
+from aecodec.entropy.tables import PMFTables, scale_bin
 from aecodec.errors import DesyncError, FormatError
+from aecodec.transforms.geometry import HYPER_STRIDE, STRIDE
 
-# Latent symbols of real images stay within a few thousand; the bound keeps hostile escape
-# values from overflowing the float pixel path (no real file comes near it).
-LATENT_SYMBOL_MAX = 1 << 20
-QUALITY_MIN = 1.0
-QUALITY_MAX = 100.0
-# Tiles of the float transforms (see aecodec.codecs.tiling). Measured on the shipped model:
-# an analysis margin of 32 pixels and a synthesis margin of 2 latent elements reproduce the
-# untiled result to float rounding (16 pixels and 1 element do not). 512-pixel tiles keep
-# onnxruntime's activations for one synthesis tile near 0.35 GB (1024-pixel tiles: 1.3 GB)
-# for 27 % of recomputed overlap.
+# Tiles of the float transforms (see aecodec.codecs.tiling): an analysis margin of 32 pixels
+# and a synthesis margin of 2 latent elements reproduce the untiled result to float rounding
+# (half of either does not); the tile sizes bound onnxruntime's activations
+# (benchmarks/DECISIONS.md has the measurements behind both).
 ANALYSIS_TILE = 512  # pixels, a multiple of the stride
 ANALYSIS_MARGIN = 32  # pixels, a multiple of the stride
-SYNTHESIS_TILE = 48  # latent elements (768 pixels: a 768×512 photo is one tile; 1.1× faster than 512, +60–75 MiB)
+SYNTHESIS_TILE = 48  # latent elements (768 pixels)
 SYNTHESIS_MARGIN = 2  # latent elements
 # Tiles of the integer h_s: three 3×3 convolutions at 1×, 2× and 4× the z grid see ±1.75 z
 # elements, so a margin of 2 makes tiling bit-exact (it is integer arithmetic).
 HYPER_TILE = 16  # z elements
 HYPER_MARGIN = 2  # z elements
-# Bits are costed a few latent channels at a time, about this many elements per step: few
-# Python steps for a photo, bounded float64 buffers for a 50-megapixel image.
-INFORMATION_ELEMENTS = 1 << 16
 # The context model runs on square blocks of the latent read with a margin of 2 elements (its
 # 5×5 window), so its im2col buffers stay bounded however wide or tall the image, and a photo
 # up to 1024×1024 pixels is one block: one set of matrix products, which BLAS runs far better
 # than many small ones. Of all blocks of one size, square ones repeat the fewest margin elements.
 CONTEXT_TILE = 64  # latent elements, even: a block's first row and column stay even
 CONTEXT_MARGIN = 2  # latent elements
-# Dead zone of the encoder's rounding below the first gain knot: the rounding threshold moves
-# by this much per unit of extrapolated rate parameter, up to one unit (see low_rate_deadzone).
-DEADZONE_PER_RATE_UNIT = 0.1
-
-
-class Transforms(Protocol):
-    """The float half of the codec, provided by a runtime backend.
-
-    ``analysis`` maps an image (3, H, W) in [0, 1], H and W multiples of 16, to the latent y
-    (M, H/16, W/16); ``hyper_analysis`` maps a gained latent to z (N, ⌈H/64⌉, ⌈W/64⌉),
-    edge-padding it to a multiple of 4 first; ``synthesis`` maps a de-gained latent back to
-    an unclipped image.
-    """
-
-    name: str
-
-    def analysis(self, x: np.ndarray) -> np.ndarray: ...
-
-    def hyper_analysis(self, y_gained: np.ndarray) -> np.ndarray: ...
-
-    def synthesis(self, y_hat: np.ndarray) -> np.ndarray: ...
-
-
-class HyperSynthesis(Protocol):
-    """The exact integer h_s: :class:`~aecodec.entropy.integer_hyper.IntegerHyperSynthesis`
-    in numpy, or the same integers from hyper_decoder.onnx (the onnx backend)."""
-
-    input_max: int
-
-    def __call__(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-class ContextModel(Protocol):
-    """The exact integer checkerboard context model:
-    :class:`~aecodec.entropy.integer_context.IntegerCheckerboardContext` in numpy, or the same
-    integers from context.onnx (the onnx backend)."""
-
-    input_max: float
-
-    def refine(self, y_hat: np.ndarray, mean: np.ndarray, log_scale: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-def interpolate_gain(log_table: np.ndarray, t: float) -> np.ndarray:
-    """Gain vector (M, 1, 1) at rate ``t`` from the log gains at the knots (K, M).
-
-    Log-linear between knots, the first segment extrapolated below knot 0 and the last one
-    above knot K − 1: the numpy twin of :class:`aecodec.codecs.gain.GainUnit`, which training
-    needs in torch for gradients (a test holds the two equal).
-    """
-    table = np.asarray(log_table, dtype=np.float64)  # all arithmetic in float64, then one rounding
-    knots = table.shape[0]
-    t = float(t)
-    lower = int(min(max(np.floor(t), 0), knots - 2))
-    fraction = t - lower
-    log_value = table[lower] * (1 - fraction) + table[lower + 1] * fraction
-    return np.exp(log_value).astype(np.float32)[:, None, None]
-
-
-def low_rate_deadzone(t: float) -> float:
-    """How far the encoder moves its rounding threshold towards larger magnitudes at rate ``t``.
-
-    Below knot 0 (t < 0) the gains are extrapolated past what training covered, and shrinking
-    the latent further buys little rate for much distortion (the hyper-decoder's scales were
-    never trained there). Rounding with a dead zone, s = sign(r)·floor(|r| + 0.5 − δ), spends
-    the same distortion far better: on 12 of the validation photos at t = −1, δ = 0.1 gives 16 %
-    fewer bits than plain rounding for 0.65 dB, where extrapolating the gains further
-    (t = −1.5) saves 2 % for the same loss; at t ≥ 0 a dead zone costs more than it saves
-    (BD-rate +0.6 % for δ = 0.04, +5.9 % for δ = 0.1), so it is 0 there
-    (``benchmarks/low_rate.py``, numbers in benchmarks/TRAINING.md). It is an encoder choice only:
-    the decoder reads symbols, so every file, old or new, decodes the same way.
-
-    Returns:
-        δ = 0.1 × clip(−t, 0, 1).
-    """
-    return DEADZONE_PER_RATE_UNIT * min(1.0, max(0.0, -float(t)))
-
-
-def round_in_place(residual: np.ndarray, deadzone: float) -> np.ndarray:
-    """Round the float array ``residual`` to whole numbers in place, and return it.
-
-    Plain rounding (half to even) when ``deadzone`` is 0, otherwise
-    sign(r)·floor(|r| + 0.5 − deadzone).
-    """
-    if deadzone:
-        negative = np.signbit(residual)
-        np.abs(residual, out=residual)
-        residual += 0.5 - deadzone
-        np.floor(residual, out=residual)
-        np.negative(residual, out=residual, where=negative)
-    else:
-        np.round(residual, out=residual)
-    return residual
-
-
-def round_symbols(residual: np.ndarray, deadzone: float) -> np.ndarray:
-    """Round ``residual`` (float64, overwritten to bound peak memory) to int32 symbols by
-    :func:`round_in_place`, clipped to ±LATENT_SYMBOL_MAX."""
-    round_in_place(residual, deadzone)
-    np.clip(residual, -LATENT_SYMBOL_MAX, LATENT_SYMBOL_MAX, out=residual)
-    return residual.astype(np.int32)  # |symbols| ≤ LATENT_SYMBOL_MAX = 2^20
-
-
-def _round_against_mean(
-    y_symbols: np.ndarray, latent: np.ndarray, gain: np.ndarray, mean: np.ndarray, deadzone: float, positions: np.ndarray | None = None
-) -> None:
-    """Write :func:`round_symbols` of ``latent × gain − mean`` into ``y_symbols``, at every
-    position or at those where the (H, W) mask ``positions`` is true.
-
-    A few channels at a time (:func:`channel_steps`): the float64 residual of the whole
-    latent would be twice the size of its symbols. The arithmetic is elementwise, so the
-    symbols are those of the whole latent at once.
-    """
-    for channels in channel_steps(latent.shape):
-        gained = latent[channels] * gain[channels]
-        if positions is None:
-            y_symbols[channels] = round_symbols(gained - mean[channels], deadzone)
-        else:
-            y_symbols[channels][:, positions] = round_symbols(gained[:, positions] - mean[channels][:, positions], deadzone)
 
 
 def _widened_for(array: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -194,105 +71,6 @@ def _widened_for(array: np.ndarray, values: np.ndarray) -> np.ndarray:
     if values.size and (values.min() < limits.min or values.max() > limits.max):
         return array.astype(np.int32)
     return array
-
-
-@dataclass(frozen=True)
-class QuantizedLatents:
-    """Integer symbols of one image at one quality, and the exact entropy parameters.
-
-    Attributes:
-        z_hat: Hyper-latent symbols (N, h, w).
-        y_symbols: Latent symbols round(y_g − μ) (M, H/16, W/16), rounded by
-            :func:`round_symbols` with the quality's :func:`low_rate_deadzone`.
-        mean: μ of every latent element (exact fixed point, as float64).
-        bins: Gaussian table index of every latent element.
-    """
-
-    z_hat: np.ndarray
-    y_symbols: np.ndarray
-    mean: np.ndarray
-    bins: np.ndarray
-
-
-@dataclass(frozen=True)
-class CodedLatents:
-    """Entropy-coded latents of one image: what the container stores.
-
-    Attributes:
-        streams: Stream name → (shape, payload) for "z" and "y", plus "z.escape" and
-            "y.escape" holding out-of-table symbol values when there are any (an absent
-            escape stream means none: it saves ~26 bytes of framing per file).
-        symbol_crc: CRC-32 of the z symbols followed by the y symbols (int32 little-endian).
-    """
-
-    streams: dict[str, tuple[tuple[int, ...], bytes]]
-    symbol_crc: int
-
-
-@dataclass(frozen=True)
-class _Rescaling:
-    """A reference quantization's entropy parameters carried to another quality's gains.
-
-    The model's means and scales follow the gains: a quality whose gain is ``ratio`` times
-    the reference's has means about ``ratio`` times as large and scales shifted by
-    log(ratio) on the log-scale axis. An element whose scale is in the smallest bin stays
-    there: how far below it the model's scale lies is unknown, and shifting it up
-    overstated the bits (an 11 % error became 6 % on the worst photo probed).
-
-    Attributes:
-        gain: (M, 1, 1) gains of the new quality.
-        ratio: (M, 1, 1) those gains over the reference's.
-        deadzone: The new quality's rounding dead zone.
-    """
-
-    gain: np.ndarray
-    ratio: np.ndarray
-    deadzone: float
-
-    def symbols(self, latent: np.ndarray, reference: QuantizedLatents, channels: slice) -> tuple[np.ndarray, np.ndarray]:
-        """``(symbols, mean)`` of ``channels``: the latent re-rounded against the rescaled means."""
-        mean = reference.mean[channels] * self.ratio[channels]
-        return round_symbols(latent[channels] * self.gain[channels] - mean, self.deadzone), mean
-
-    def bins(self, reference: QuantizedLatents, channels: slice) -> tuple[np.ndarray, np.ndarray]:
-        """``(lower, upper_share)`` of ``channels``: the shifted scale lies between table
-        ``lower`` and ``lower + 1``, ``upper_share`` of the way (0 for floored elements)."""
-        bin_shift = np.log(self.ratio[channels]) * 2**LOG_SCALE_FRACTION_BITS / SCALE_BIN_STEP
-        whole_shift = np.floor(bin_shift)
-        reference_bins = reference.bins[channels].astype(np.int64)
-        floored = reference_bins == 0
-        lower = np.where(floored, 0, reference_bins + whole_shift.astype(np.int64))
-        return lower, np.where(floored, 0.0, bin_shift - whole_shift)
-
-
-def channel_steps(shape: tuple[int, ...], tables: int = 1) -> Iterator[slice]:
-    """Slices of the channels of a (C, H, W) latent of about :data:`INFORMATION_ELEMENTS`
-    elements each (divided among ``tables`` lookups per element)."""
-    step = max(1, INFORMATION_ELEMENTS // (tables * shape[1] * shape[2]))
-    for start in range(0, shape[0], step):
-        yield slice(start, start + step)
-
-
-def symbol_crc(*symbol_arrays: np.ndarray) -> int:
-    """CRC-32 over the given integer symbol arrays, in order, as int32 little-endian."""
-    crc = 0
-    for symbols in symbol_arrays:
-        crc = zlib.crc32(np.ascontiguousarray(symbols, dtype="<i4"), crc)  # the buffer itself: no bytes copy
-    return crc
-
-
-_STREAM_NAMES = {"z", "y", "z.escape", "y.escape"}
-_NO_ESCAPES: tuple[tuple[int, ...], bytes] = ((0,), b"")
-
-
-def _pack_escapes(values: np.ndarray) -> tuple[tuple[int, ...], bytes]:
-    return (len(values),), np.asarray(values, dtype=">i4").tobytes()
-
-
-def _unpack_escapes(shape: tuple[int, ...], payload: bytes) -> np.ndarray:
-    if len(shape) != 1 or len(payload) != 4 * shape[0]:
-        raise FormatError("malformed escape stream")
-    return np.frombuffer(payload, dtype=">i4").astype(np.int64)
 
 
 class FrozenHyperprior:
@@ -313,8 +91,8 @@ class FrozenHyperprior:
         context: Exact integer checkerboard context model, or None for the hyperprior alone.
     """
 
-    stride = 16  # images are padded to a multiple of g_a's stride only
-    hyper_stride = 64  # one hyper-latent element per 64×64 pixels (the last one partial)
+    stride = STRIDE  # images are padded to a multiple of g_a's stride only
+    hyper_stride = HYPER_STRIDE  # one hyper-latent element per 64×64 pixels (the last one partial)
 
     def __init__(
         self,
@@ -409,7 +187,7 @@ class FrozenHyperprior:
     def _z_table_index(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
 
-    def analyse(self, x: np.ndarray) -> np.ndarray:
+    def analyze(self, x: np.ndarray) -> np.ndarray:
         """The latent y (M, H/16, W/16) of an image, H and W multiples of :attr:`stride`.
 
         This is the expensive, quality-independent part of compression. It runs in
@@ -426,7 +204,11 @@ class FrozenHyperprior:
                 tile = x[:, rows.read_start : rows.read_end, cols.read_start : cols.read_end]
                 if tile.dtype == np.uint8:
                     tile = tile.astype(np.float32) / 255.0
-                target = (slice(None), slice(rows.keep_start // self.stride, rows.keep_end // self.stride), slice(cols.keep_start // self.stride, cols.keep_end // self.stride))
+                target = (
+                    slice(None),
+                    slice(rows.keep_start // self.stride, rows.keep_end // self.stride),
+                    slice(cols.keep_start // self.stride, cols.keep_end // self.stride),
+                )
                 latent[target] = self.transforms.analysis(tile)[:, rows.kept(self.stride), cols.kept(self.stride)]
         return latent
 
@@ -434,7 +216,7 @@ class FrozenHyperprior:
         """Symbols and entropy parameters of ``latent`` at ``quality`` (cheap: no analysis).
 
         Args:
-            latent: Output of :meth:`analyse`.
+            latent: Output of :meth:`analyze`.
             quality: Public quality; selects the gains.
             deadzone: Rounding dead zone; None takes the quality's :func:`low_rate_deadzone`
                 (other values only serve to measure that choice: decoders never need it).
@@ -446,97 +228,65 @@ class FrozenHyperprior:
         mean, bins, log_scale = self._entropy_parameters(z_hat, latent.shape)
         deadzone = low_rate_deadzone(t) if deadzone is None else deadzone
         y_symbols = np.empty(latent.shape, dtype=np.int32)
-        _round_against_mean(y_symbols, latent, gain, mean, deadzone)
+        round_against_mean(y_symbols, latent, gain, mean, deadzone)
         if self.context is not None:  # the anchors' symbols are final; the others are re-rounded
             self._refine_non_anchors(y_symbols, mean, bins, log_scale)
             del log_scale  # the context model's input only
-            _round_against_mean(y_symbols, latent, gain, mean, deadzone, ~anchor_mask(*latent.shape[1:]))
+            round_against_mean(y_symbols, latent, gain, mean, deadzone, ~anchor_mask(*latent.shape[1:]))
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
-    def information(self, quantized: QuantizedLatents) -> tuple[np.ndarray, np.ndarray]:
+    def symbol_bits(self, quantized: QuantizedLatents) -> tuple[np.ndarray, np.ndarray]:
         """Bits at every position, summed over channels: ``(z_bits (h, w), y_bits (H/16, W/16))``.
 
         Exactly what the range coder spends, up to a few bytes of flush per stream. Computed a
         few channels at a time, so large images need no per-element float64 array.
         """
-        z_bits = self.z_coder.tables.information(quantized.z_hat, self._z_table_index(quantized.z_hat.shape)).sum(axis=0)
+        z_bits = self.z_coder.tables.symbol_bits(quantized.z_hat, self._z_table_index(quantized.z_hat.shape)).sum(axis=0)
         y_bits = np.zeros(quantized.y_symbols.shape[1:], dtype=np.float64)
         for channels in channel_steps(quantized.y_symbols.shape):
-            y_bits += self.y_coder.tables.information(quantized.y_symbols[channels], quantized.bins[channels]).sum(axis=0)
+            y_bits += self.y_coder.tables.symbol_bits(quantized.y_symbols[channels], quantized.bins[channels]).sum(axis=0)
         return z_bits, y_bits
 
     def estimated_bits(self, latent: np.ndarray, reference: QuantizedLatents, reference_quality: float, quality: float) -> float:
         """Bits of ``latent`` at ``quality``, predicted from its exact quantization at ``reference_quality``.
 
-        Why: an exact trial runs h_a, the integer hyper-decoder and the context model, which
-        is most of a compress; rate control needs many rates and only one exact file. The
-        latent is re-rounded against the reference's entropy parameters rescaled to the new
-        gains (:class:`_Rescaling`), and its symbols costed; as the log-scale bins are uniform,
-        a shift by a fraction of a bin blends the two neighbouring tables' costs. The
-        hyper-latent's bits are taken as the reference's. At ``reference_quality`` this is
-        exact; on 8 validation photos it is within 2 % for quality steps up to 5, and it
-        overstates changes over a dozen steps, by 1–3 % above quality 40 and 4–8 % below
-        (the model's scales grow a little slower than its gains).
+        The latent's symbols are costed against the reference's rescaled entropy parameters
+        (:class:`~aecodec.codecs.estimates.RescaledReference`), the hyper-latent's bits are
+        taken as the reference's. Exact at ``reference_quality``.
 
         Args:
-            latent: Output of :meth:`analyse`.
+            latent: Output of :meth:`analyze`.
             reference: :meth:`quantize` of ``latent`` at ``reference_quality``.
             reference_quality: The quality ``reference`` was quantized at.
             quality: The quality to predict.
         """
-        rescaling = self._rescaling(reference_quality, quality)
-        tables = self.y_coder.tables
-        bits = float(self.z_coder.tables.information(reference.z_hat, self._z_table_index(reference.z_hat.shape)).sum())
-        for channels in channel_steps(latent.shape, tables=2):
-            symbols, _ = rescaling.symbols(latent, reference, channels)
-            lower, upper_share = rescaling.bins(reference, channels)
-            lower_bits, upper_bits = tables.information(symbols[None], np.clip(np.stack([lower, lower + 1]), 0, SCALE_BIN_COUNT - 1))
-            bits += float(((1 - upper_share) * lower_bits + upper_share * upper_bits).sum())
-        return bits
+        hyper_bits = float(self.z_coder.tables.symbol_bits(reference.z_hat, self._z_table_index(reference.z_hat.shape)).sum())
+        return self._rescaled(latent, reference, reference_quality, quality).bits(hyper_bits, self.y_coder.tables)
 
     def estimated_quantization(self, latent: np.ndarray, reference: QuantizedLatents, reference_quality: float, quality: float) -> QuantizedLatents:
         """Symbols of ``latent`` at ``quality`` against ``reference``'s entropy parameters rescaled to its gains.
 
-        Why: what the image looks like at another quality, for a PSNR search, without the
-        hyper-decoder and context model of an exact :meth:`quantize` (most of its cost). The
-        means are the reference's scaled by the gain ratio (as :meth:`estimated_bits`), so
-        the reconstruction is exact at ``reference_quality``; on 8 validation photos its
-        PSNR was within 0.05 dB of the exact one's up to 6 quality steps away, and within
-        0.2 dB at 12, the larger errors all overstating the PSNR of a lower quality. The
-        bins are the reference's shifted by whole bins: an estimate, never for coding.
+        What the image looks like at another quality, for a PSNR search, without the
+        hyper-decoder and context model of an exact :meth:`quantize`. The reconstruction is
+        exact at ``reference_quality``; the bins are estimates, never for coding.
 
         Args:
-            latent: Output of :meth:`analyse`.
+            latent: Output of :meth:`analyze`.
             reference: :meth:`quantize` of ``latent`` at ``reference_quality``.
             reference_quality: The quality ``reference`` was quantized at.
             quality: The quality to predict.
         """
-        rescaling = self._rescaling(reference_quality, quality)
-        y_symbols = np.empty(latent.shape, dtype=np.int32)
-        mean = np.empty(latent.shape, dtype=np.float64)
-        bins = np.empty(latent.shape, dtype=reference.bins.dtype)
-        for channels in channel_steps(latent.shape):  # float64 temporaries a few channels at a time
-            y_symbols[channels], mean[channels] = rescaling.symbols(latent, reference, channels)
-            lower, upper_share = rescaling.bins(reference, channels)
-            bins[channels] = np.clip(np.where(upper_share >= 0.5, lower + 1, lower), 0, SCALE_BIN_COUNT - 1)
-        return QuantizedLatents(z_hat=reference.z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
+        return self._rescaled(latent, reference, reference_quality, quality).quantization()
 
-    def _rescaling(self, reference_quality: float, quality: float) -> _Rescaling:
-        """How entropy parameters quantized at ``reference_quality`` carry over to ``quality``."""
-        t = self.rate_parameter(quality)
-        gain = interpolate_gain(self.log_gain, t).astype(np.float64)
-        return _Rescaling(gain, gain / interpolate_gain(self.log_gain, self.rate_parameter(reference_quality)), low_rate_deadzone(t))
+    def _rescaled(self, latent: np.ndarray, reference: QuantizedLatents, reference_quality: float, quality: float) -> RescaledReference:
+        return RescaledReference.between(latent, reference, self.log_gain, self.rate_parameter(reference_quality), self.rate_parameter(quality))
 
     def encode(self, quantized: QuantizedLatents) -> CodedLatents:
         """Range-code quantized latents into the streams a container stores."""
         z_hat, y_symbols = quantized.z_hat, quantized.y_symbols
         z_bytes, z_escapes = self.z_coder.encode(z_hat, self._z_table_index(z_hat.shape))
         y_bytes, y_escapes = self.y_coder.encode_passes(self._y_passes(y_symbols, quantized.bins))
-        streams = {"z": (z_hat.shape, z_bytes), "y": (y_symbols.shape, y_bytes)}
-        for name, escapes in (("z.escape", z_escapes), ("y.escape", y_escapes)):
-            if len(escapes):
-                streams[name] = _pack_escapes(escapes)
-        return CodedLatents(streams=streams, symbol_crc=symbol_crc(z_hat, y_symbols))
+        return streams.pack(z_hat, z_bytes, z_escapes, y_symbols, y_bytes, y_escapes)
 
     def _y_passes(self, y_symbols: np.ndarray, bins: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The coding passes of the "y" stream: all of y, or the anchors then the others
@@ -551,7 +301,7 @@ class FrozenHyperprior:
 
     def compress(self, x: np.ndarray, quality: float) -> CodedLatents:
         """Code an image (3, H, W) in [0, 1], H and W multiples of :attr:`stride` (16)."""
-        return self.encode(self.quantize(self.analyse(x), quality))
+        return self.encode(self.quantize(self.analyze(x), quality))
 
     def decode_symbols(self, coded: CodedLatents) -> QuantizedLatents:
         """Entropy-decode the symbols and their exact parameters; checks shapes and the CRC.
@@ -560,16 +310,8 @@ class FrozenHyperprior:
             FormatError: Streams missing or with shapes this model cannot have produced.
             DesyncError: The decoded symbols do not match the stored CRC.
         """
-        unknown = set(coded.streams) - _STREAM_NAMES
-        if unknown:
-            raise FormatError(f"unknown streams for this model: {', '.join(sorted(unknown))}")
-        try:
-            z_shape, z_bytes = coded.streams["z"]
-            y_shape, y_bytes = coded.streams["y"]
-            z_escapes = _unpack_escapes(*coded.streams.get("z.escape", _NO_ESCAPES))
-            y_escapes = _unpack_escapes(*coded.streams.get("y.escape", _NO_ESCAPES))
-        except KeyError as exc:
-            raise FormatError(f"missing stream {exc}") from exc
+        unpacked = streams.unpack(coded)
+        z_shape, y_shape, z_escapes, y_escapes = unpacked.z_shape, unpacked.y_shape, unpacked.z_escapes, unpacked.y_escapes
         if len(z_shape) != 3 or z_shape[0] != self.hyper_channels:
             raise FormatError(f"hyper-latent shape {z_shape} does not fit this model")
         if len(y_shape) != 3 or y_shape[0] != self.latent_channels or (-(-y_shape[1] // 4), -(-y_shape[2] // 4)) != tuple(z_shape[1:]):
@@ -578,10 +320,10 @@ class FrozenHyperprior:
             raise DesyncError("hyper-latent escape value out of range")
         if np.abs(y_escapes).max(initial=0) > LATENT_SYMBOL_MAX:
             raise DesyncError("latent escape value out of range")
-        z_hat = self.z_coder.decode(z_bytes, self._z_table_index(tuple(z_shape)), z_escapes).reshape(z_shape)
-        mean, bins, log_scale = self._entropy_parameters(z_hat, tuple(y_shape))
-        y_symbols = self._decode_y(y_bytes, y_escapes, mean, bins, log_scale)
-        if symbol_crc(z_hat, y_symbols) != coded.symbol_crc:
+        z_hat = self.z_coder.decode(unpacked.z_bytes, self._z_table_index(z_shape), z_escapes).reshape(z_shape)
+        mean, bins, log_scale = self._entropy_parameters(z_hat, y_shape)
+        y_symbols = self._decode_y(unpacked.y_bytes, y_escapes, mean, bins, log_scale)
+        if streams.symbol_crc(z_hat, y_symbols) != coded.symbol_crc:
             raise DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)")
         return QuantizedLatents(z_hat=z_hat, y_symbols=y_symbols, mean=mean, bins=bins)
 
@@ -627,6 +369,15 @@ class FrozenHyperprior:
         for rows, cols, pixels in self.reconstruct_tiles(quantized, quality):
             image[:, rows, cols] = pixels
         return image
+
+    def reconstruct_rgb(self, quantized: QuantizedLatents, quality: float, height: int, width: int) -> np.ndarray:
+        """The (height, width, 3) uint8 image, synthesized tile by tile and cropped from the padding."""
+        rgb = np.empty((height, width, 3), dtype=np.uint8)
+        for rows, cols, pixels in self.reconstruct_tiles(quantized, quality):
+            rows, cols = slice(rows.start, min(rows.stop, height)), slice(cols.start, min(cols.stop, width))
+            visible = pixels[:, : rows.stop - rows.start, : cols.stop - cols.start]
+            rgb[rows, cols] = np.round(visible * 255).astype(np.uint8).transpose(1, 2, 0)
+        return rgb
 
     def decompress(self, coded: CodedLatents, quality: float) -> np.ndarray:
         """Decode to an image (3, H, W) in [0, 1] (float, clipped)."""

@@ -25,9 +25,11 @@ from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.context import CheckerboardContext
 from aecodec.codecs.gain import GainUnit
 from aecodec.entropy.factorized import FactorizedDensity
-from aecodec.entropy.gaussian import SCALE_MIN, gaussian_likelihood
+from aecodec.entropy.gaussian import gaussian_likelihood
 from aecodec.entropy.quantize import add_uniform_noise, round_straight_through
-from aecodec.transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
+from aecodec.entropy.tables import SCALE_MIN
+from aecodec.transforms.analysis import AnalysisTransform, HyperAnalysis
+from aecodec.transforms.synthesis import HyperSynthesis, SynthesisTransform
 
 
 class MeanScaleHyperprior(nn.Module):

@@ -8,9 +8,8 @@ for neural image compression"). Refinement closes part of the gap by gradient de
 gained latent of this one image, through the model's decoder side (h_a, h_s, the context
 model, g_s), on the training loss at the quality's own trade-off, λ(t)·255²·MSE + bpp, with
 the training proxies (uniform noise for the rate, straight-through rounding for the
-distortion). On CPUs with bf16 instructions the passes run under bf16 autocast: on 4
-training photos 40 such steps saved more bits (BD-rate −11.8 %) in less time than 20 steps in
-float32 (−11.1 %).
+distortion). On CPUs with bf16 instructions the passes run under bf16 autocast, where more
+steps fit in the same time (benchmarks/DECISIONS.md, "Encoder-side refinement").
 
 Only the encoder changes: the result is an ordinary latent, quantized and coded exactly as
 any other, so every aecodec decodes the file, with either backend. It needs torch for the
@@ -26,28 +25,26 @@ import numpy as np
 import torch
 
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.objective import rate_distortion, trade_off
 from aecodec.codecs.tiling import spans
-from aecodec.train.losses import rate_distortion, trade_off
-from aecodec.transforms import AnalysisTransform
+from aecodec.transforms.analysis import AnalysisTransform
 
 # Tiles of the refinement, in latent elements (16 pixels each). The margin is a multiple of 4
 # so every tile's hyper-latent grid lines up with the whole image's. Tiles of 32 + 2·4 elements
-# (640 pixels) keep g_s's activations and gradients small: compressing 1 MP with refinement
-# peaked at 856 MiB, against 370 MiB without (benchmarks/memory.py --refine 40).
+# (640 pixels) bound g_s's activations and gradients (benchmarks/results/memory.json).
 REFINE_TILE = 32
 REFINE_MARGIN = 4
 # Adam's step size on the gained latent (whose unit is one quantization step) is this budget
 # divided by the number of steps, cosine-decayed to 0: the same total distance for any step
-# count. On 4 training photos (BD-rate against no refinement, benchmarks/TRAINING.md,
-# "Encoder-side refinement"): 20 steps at 0.01 −11.1 %, 40 at 0.005 −11.9 %, while 40 at
-# 0.01 (−9.9 %) and 20 at 0.005 (−9.9 %) did worse.
+# count; the budget was chosen on training photos (benchmarks/DECISIONS.md, "Encoder-side
+# refinement").
 STEP_BUDGET = 0.2
 
 
 def native_bf16() -> bool:
-    """Whether this CPU has bf16 instructions (AVX512-BF16), where autocast pays off: 1.7×
-    faster steps on this project's Zen 4 for −10.8 % BD-rate instead of −11.1 % at 20 steps.
-    Elsewhere autocast would be emulated, which was not measured, so float32 is kept there."""
+    """Whether this CPU has bf16 instructions (AVX512-BF16), where autocast pays off
+    (benchmarks/DECISIONS.md, "Encoder-side refinement"). Elsewhere autocast would be
+    emulated, so float32 is kept there."""
     probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
     return bool(probe and probe())
 

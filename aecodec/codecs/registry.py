@@ -1,96 +1,51 @@
-"""The one registry: architecture names → how to build a codec from a weights file.
+"""The one registry: the architecture a weights file declares → the builder of its codec.
 
 Model *ids* and their weights files are listed in ``weights/MANIFEST.json`` (read by
-:mod:`aecodec.zoo`); this module maps the architecture each entry declares to a builder,
-so containers name a model by a stable string id, never by a positional index.
+:mod:`aecodec.zoo`), so containers name a model by a stable string id, never by a positional
+index. A builder is pure assembly of arrays: it is handed the float transforms already
+chosen and built (:mod:`aecodec.assembly` picks the runtime), so the codec layer never
+depends on one.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Callable
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
+from aecodec.codecs.backend_interface import ContextModel, HyperSynthesis, Transforms
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.frozen import FrozenHyperprior
 from aecodec.entropy.integer_context import IntegerCheckerboardContext
 from aecodec.entropy.integer_hyper import IntegerHyperSynthesis
 from aecodec.entropy.tables import PMFTables
-from aecodec.errors import InputError, WeightsMismatchError
+from aecodec.errors import WeightsMismatchError
 
 ARCHITECTURE = "mean-scale-hyperprior-vr"
-BACKENDS = ("torch", "onnx", "auto")
 
 
-def read_meta(arrays: dict[str, np.ndarray]) -> dict:
-    """The JSON metadata (architecture and config) stored in a weights file."""
-    return json.loads(bytes(np.asarray(arrays["meta.json"], dtype=np.uint8)).decode())
+class RuntimeTransforms(Transforms, Protocol):
+    """The float transforms of a runtime, which may also run the exact integer networks."""
+
+    def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[HyperSynthesis, ContextModel | None]:
+        """The networks that compute the same integers as ``hyper`` and ``context``.
+
+        A runtime returns its own twins when it computes them faster than numpy (onnxruntime
+        does, without numpy's spinning BLAS threads), or the numpy networks themselves.
+        """
+        ...
 
 
-def torch_missing(exc: ImportError) -> InputError:
-    """The error for asking for the torch backend in an install without torch."""
-    return InputError(f"the torch backend needs torch ({exc}); install aecodec[train] or use --backend onnx")
+Builder = Callable[[dict, dict[str, np.ndarray], RuntimeTransforms], FrozenHyperprior]
+"""(config of the weights file's metadata, its arrays, the chosen transforms) → the codec."""
 
 
-def _torch_transforms(config: dict, arrays: dict[str, np.ndarray]):
-    try:
-        from aecodec.runtime.torch_backend import TorchTransforms
-    except ImportError as exc:
-        raise torch_missing(exc) from exc
-
-    return TorchTransforms(HyperpriorConfig(**config), arrays)
-
-
-def build_refiner(arrays: dict[str, np.ndarray], lambda_min: float, lambda_max: float):
-    """The encoder-side :class:`~aecodec.codecs.refine.LatentRefiner` of a codec's weights.
-
-    Raises:
-        InputError: torch is not installed (refinement needs its gradients).
-    """
-    try:
-        from aecodec.codecs.refine import LatentRefiner
-    except ImportError as exc:
-        raise InputError(f"refinement needs torch for its gradients ({exc}); install aecodec[train]") from exc
-    return LatentRefiner(_torch_transforms(read_meta(arrays)["config"], arrays).model, lambda_min, lambda_max)
-
-
-def _onnx_graphs_current(model_id: str | None, context: bool) -> bool:
-    """Whether onnxruntime is installed and ``model_id``'s exported graphs match its weights."""
-    from aecodec.runtime import onnx_backend, onnx_files
-
-    if model_id is None or not onnx_backend.available():
-        return False
-    return onnx_files.staleness(model_id, graphs=onnx_files.codec_graphs(context)) is None
-
-
-def _transforms(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None):
-    """The float transforms of ``backend``; "auto" is onnx when its graphs are current, else torch.
-
-    Either backend decodes every file the other wrote: they differ only in float rounding of
-    the pixels, never in the integer path that selects probability tables.
-    """
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    context = bool(config.get("context_channels"))
-    if backend == "auto":
-        backend = "onnx" if _onnx_graphs_current(model_id, context) else "torch"
-    if backend == "torch":
-        return _torch_transforms(config, arrays)
-    if model_id is None:
-        raise WeightsMismatchError("the onnx backend needs the model id to find its graphs")
-    from aecodec.runtime.onnx_backend import OnnxTransforms
-
-    return OnnxTransforms(model_id, context=context)
-
-
-def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str, model_id: str | None) -> FrozenHyperprior:
+def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], transforms: RuntimeTransforms) -> FrozenHyperprior:
     architecture = HyperpriorConfig(**config)
-    transforms = _transforms(config, arrays, backend, model_id)
     hyper = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
     context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if architecture.context_channels else None
-    if transforms.name == "onnx":  # the same integers, without numpy's spinning BLAS threads
-        hyper, context = transforms.integer_networks(hyper, context)
+    hyper, context = transforms.integer_networks(hyper, context)
     return FrozenHyperprior(
         transforms=transforms,
         hyper=hyper,
@@ -106,27 +61,16 @@ def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], backend: str,
     )
 
 
-BUILDERS: dict[str, Callable[[dict, dict[str, np.ndarray], str, str | None], FrozenHyperprior]] = {
-    ARCHITECTURE: _build_hyperprior,
-}
+BUILDERS: dict[str, Builder] = {ARCHITECTURE: _build_hyperprior}
 
 
-def build(arrays: dict[str, np.ndarray], backend: str = "auto", model_id: str | None = None) -> FrozenHyperprior:
-    """Build the codec a weights file describes.
-
-    Args:
-        arrays: The (verified) arrays of the weights file.
-        backend: "torch", "onnx" or "auto" (onnx when onnxruntime is installed and the
-            model's exported graphs are current, else torch).
-        model_id: Id of the weights in the manifest; the onnx backend finds its graphs by it.
+def builder(architecture: str | None) -> Builder:
+    """The builder of the codec that a weights file of ``architecture`` holds.
 
     Raises:
-        WeightsMismatchError: Unknown architecture, or onnx graphs missing or stale.
-        InputError: Unknown backend name.
+        WeightsMismatchError: No codec of that architecture exists.
     """
-    meta = read_meta(arrays)
     try:
-        builder = BUILDERS[meta["architecture"]]
+        return BUILDERS[architecture]
     except KeyError as exc:
-        raise WeightsMismatchError(f"unknown architecture {meta.get('architecture')!r}") from exc
-    return builder(meta["config"], arrays, backend, model_id)
+        raise WeightsMismatchError(f"unknown architecture {architecture!r}") from exc

@@ -20,7 +20,6 @@ import numpy as np
 from aecodec.entropy.tables import PMFTables
 from aecodec.errors import DesyncError
 
-
 # Symbols are grouped by table one chunk of a pass at a time, so no index array spans the
 # whole pass (a stable argsort of it would take 8 bytes per symbol, twice the symbols' own).
 GROUP_CHUNK = 1 << 20
@@ -114,7 +113,7 @@ class TableCoder:
         decoder.finish()
         return symbols
 
-    def decoder(self, data: bytes, escapes: np.ndarray) -> "PassDecoder":
+    def decoder(self, data: bytes, escapes: np.ndarray) -> PassDecoder:
         """A decoder of a stream written by :meth:`encode_passes`, one pass at a time.
 
         Raises:

@@ -12,7 +12,8 @@ import math
 
 import torch
 
-SCALE_MIN = 0.11
+from aecodec.entropy.tables import SCALE_MIN
+
 SCALE_MAX = 256.0
 _LIKELIHOOD_FLOOR = 1e-9
 

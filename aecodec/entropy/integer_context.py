@@ -134,7 +134,7 @@ class IntegerCheckerboardContext:
         return layer_arrays(prefix, (self.input_max, self.activation_max), self.weights, self.biases)
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "IntegerCheckerboardContext":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> IntegerCheckerboardContext:
         """Inverse of :meth:`to_arrays`."""
         weights, biases, (input_max, activation_max) = read_layers(arrays, prefix)
         return cls(weights, biases, float(input_max), float(activation_max))

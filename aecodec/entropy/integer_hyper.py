@@ -127,7 +127,7 @@ class IntegerHyperSynthesis:
         return layer_arrays(prefix, (self.activation_max, self.input_max), self.weights, self.biases)
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "IntegerHyperSynthesis":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> IntegerHyperSynthesis:
         """Inverse of :meth:`to_arrays`."""
         weights, biases, (activation_max, input_max) = read_layers(arrays, prefix)
         return cls(weights, biases, float(activation_max), int(input_max))

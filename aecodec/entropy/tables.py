@@ -26,7 +26,8 @@ PRECISION_BITS = 16
 LOG_SCALE_FRACTION_BITS = 8  # the hyper-decoder's log-scale output is an integer / 2^8
 SCALE_BIN_STEP = 32  # bin width in units of 2^-8 nats: consecutive scales differ by 13 %
 SCALE_BIN_COUNT = 64
-SCALE_LOG_MIN = round(math.log(0.11) * 2**LOG_SCALE_FRACTION_BITS)
+SCALE_MIN = 0.11  # the smallest Gaussian scale: training clamps to it, the first table bin starts at it
+SCALE_LOG_MIN = round(math.log(SCALE_MIN) * 2**LOG_SCALE_FRACTION_BITS)
 TAIL_SIGMAS = 8.0
 ESCAPE_VALUE_BITS = 32  # an escaped symbol's value is stored as an int32 beside the stream
 
@@ -53,7 +54,7 @@ class PMFTables:
         """Integer PMF of table ``index`` including its trailing escape entry."""
         return self.pmf[self.offsets[index] : self.offsets[index + 1]]
 
-    def information(self, symbols: np.ndarray, table_index: np.ndarray) -> np.ndarray:
+    def symbol_bits(self, symbols: np.ndarray, table_index: np.ndarray) -> np.ndarray:
         """Bits each symbol costs under its table: ``−log2 p``, plus the stored value for escapes.
 
         This is what the range coder spends up to its few bytes of flush overhead, so rate
@@ -84,7 +85,7 @@ class PMFTables:
         return {f"{prefix}.pmf": self.pmf, f"{prefix}.offsets": self.offsets, f"{prefix}.minima": self.minima}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "PMFTables":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> PMFTables:
         """Inverse of :meth:`to_arrays`."""
         return cls(
             np.asarray(arrays[f"{prefix}.pmf"], dtype=np.int64),
@@ -93,7 +94,7 @@ class PMFTables:
         )
 
     @classmethod
-    def from_float(cls, pmfs: list[np.ndarray], minima: list[int]) -> "PMFTables":
+    def from_float(cls, pmfs: list[np.ndarray], minima: list[int]) -> PMFTables:
         """Quantize float PMFs (without escape) to integer tables with an escape entry.
 
         The escape gets the mass the range leaves over. Every entry gets at least 1, so any

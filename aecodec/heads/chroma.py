@@ -1,8 +1,8 @@
-"""Colour arithmetic of the colorize head: luma/chroma, chroma bins, exact-luminance RGB.
+"""Color arithmetic of the colorize head: luma/chroma, chroma bins, exact-luminance RGB.
 
 The head classifies each half-resolution pixel's chroma (Cb, Cr) into a grid of bins
 (Zhang, Isola, Efros 2016: regression to the mean chroma gives sepia; a distribution over
-colours keeps them vivid) and the *annealed mean* of the distribution (temperature < 1
+colors keeps them vivid) and the *annealed mean* of the distribution (temperature < 1
 sharpens it towards its mode) is the predicted chroma. The result is composed with the
 input's own luminance so that converting it back to gray gives the input exactly.
 """
@@ -32,7 +32,7 @@ def chroma(rgb: np.ndarray) -> np.ndarray:
 
 
 def bin_centres(bins: int, extent: float) -> np.ndarray:
-    """Centres of ``bins`` equal bins covering [−extent, extent] on one chroma axis."""
+    """Centers of ``bins`` equal bins covering [−extent, extent] on one chroma axis."""
     width = 2 * extent / bins
     return -extent + width * (np.arange(bins) + 0.5)
 
@@ -41,7 +41,7 @@ def annealed_mean(logits: np.ndarray, bins: int, extent: float, temperature: flo
     """Expected chroma under the sharpened bin distribution.
 
     Args:
-        logits: (bins², H, W) scores; bin ``i·bins + j`` is (Cb centre i, Cr centre j).
+        logits: (bins², H, W) scores; bin ``i·bins + j`` is (Cb center i, Cr center j).
         temperature: Softmax temperature; below 1 moves the estimate from the mean
             (desaturated) towards the mode (vivid).
 
@@ -61,7 +61,7 @@ def annealed_mean(logits: np.ndarray, bins: int, extent: float, temperature: flo
 def compose(gray: np.ndarray, chroma_full: np.ndarray) -> np.ndarray:
     """RGB whose Pillow luminance equals ``gray`` exactly, with chroma as close as the gamut allows.
 
-    Chroma is scaled down per pixel until the colour fits in [0, 1] at that luma; after
+    Chroma is scaled down per pixel until the color fits in [0, 1] at that luma; after
     rounding, any ±1 error in luminance is removed by shifting all three channels together
     (the integer weights sum to 2¹⁶, so that moves luminance by exactly the shift).
 
@@ -87,7 +87,7 @@ def compose(gray: np.ndarray, chroma_full: np.ndarray) -> np.ndarray:
 
 
 def upsample(chroma_half: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of an (h, w, 2) chroma map to (height, width, 2) (Pillow, pixel-centre aligned)."""
+    """Bilinear resize of an (h, w, 2) chroma map to (height, width, 2) (Pillow, pixel-center aligned)."""
     from PIL import Image
 
     planes = [
@@ -98,7 +98,7 @@ def upsample(chroma_half: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def colorize(gray: np.ndarray, logits: np.ndarray, bins: int, extent: float, temperature: float) -> np.ndarray:
-    """The colour image for ``gray`` from the head's half-resolution chroma logits.
+    """The color image for ``gray`` from the head's half-resolution chroma logits.
 
     Args:
         gray: (H, W) uint8 luminance.

@@ -18,7 +18,7 @@ class HeadConfig:
     """Architecture of a :class:`aecodec.heads.model.RestorationHead`.
 
     Attributes:
-        task: ``denoise`` (blind denoising and JPEG-artefact removal, RGB residual at full
+        task: ``denoise`` (blind denoising and JPEG-artifact removal, RGB residual at full
             resolution, with a noise-level input channel) or ``colorize`` (chroma-bin
             logits at half resolution from a gray image).
         widths: Decoder channels at 1, 1/2, 1/4, 1/8 and 1/16 resolution.

@@ -1,4 +1,4 @@
-"""Task heads that decode the codec's own analysis features (DESIGN §1: one backbone).
+"""Task heads that decode the codec's own analysis features: one backbone for every task.
 
 The backbone is the codec's g_a with the codec's weights. A head taps all four of its
 stages (1/2 … 1/16 resolution) like the decoder half of a U-Net, and adds a light
@@ -26,7 +26,8 @@ from torch.nn import functional as F
 
 from aecodec.heads.backbone import backbone_arrays
 from aecodec.heads.config import HeadConfig
-from aecodec.transforms import AnalysisTransform
+from aecodec.transforms.analysis import AnalysisTransform
+
 
 class ResidualBlock(nn.Module):
     """conv 3×3 → ReLU → conv 3×3, added to the input."""

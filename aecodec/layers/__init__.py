@@ -1,6 +1,6 @@
-"""Building blocks of the transforms: normalisation layers and conv helpers."""
+"""Building blocks of the transforms: normalization layers and conv helpers."""
 
-from aecodec.layers.gdn import GDN, flush_subnormal_gammas
 from aecodec.layers.conv import conv, deconv
+from aecodec.layers.gdn import GDN, flush_subnormal_gammas
 
 __all__ = ["GDN", "conv", "deconv", "flush_subnormal_gammas"]

@@ -23,7 +23,7 @@ class GDN(nn.Module):
     floor so the division is always well defined.
 
     Args:
-        channels: Number of channels normalised jointly.
+        channels: Number of channels normalized jointly.
         inverse: If true, compute IGDN (multiply by the norm) for synthesis transforms.
     """
 
@@ -46,10 +46,10 @@ class GDN(nn.Module):
 def flush_subnormal_gammas(model: nn.Module) -> None:
     """Zero every GDN weight of ``model`` whose gamma is subnormal in float32, for inference.
 
-    Training leaves thousands of gamma entries below 1.2e-38. CPUs without flush-to-zero take
-    a slow path for every product with a subnormal: on an Intel Xeon, onnxruntime took 0.46 s
-    instead of a few milliseconds for one 96×96 1×1 convolution of a 481×321 image. Next to
-    ``beta`` ≥ 1e-4 such a term cannot change a float32 sum, so the outputs stay bit-identical.
+    Training leaves many gamma entries below float32's smallest normal number, and CPUs
+    without flush-to-zero take a slow path for every product with a subnormal
+    (benchmarks/DECISIONS.md, "Subnormal GDN weights"). Next to ``beta`` ≥ 1e-4 such a term
+    cannot change a float32 sum, so the outputs stay bit-identical.
     """
     tiny = torch.finfo(torch.float32).tiny
     with torch.no_grad():

@@ -1,6 +1,6 @@
 """Networks run by onnxruntime, without torch: the codec's transforms (g_a, h_a, g_s), its exact integer networks, and the heads.
 
-The graphs are those ``aecodec export`` writes (see :mod:`aecodec.runtime.onnx_export`).
+The graphs are those ``aecodec export`` writes (laid out as :mod:`aecodec.runtime.onnx_files` names them).
 The three rate-free float ones make this backend a drop-in for
 :class:`aecodec.runtime.torch_backend.TorchTransforms`: both compute the same float
 transforms, they differ only in float rounding, and that never reaches the exact integer
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aecodec.codecs.frozen import ContextModel, HyperSynthesis
+from aecodec.codecs.backend_interface import ContextModel, HyperSynthesis
 from aecodec.entropy.integer_hyper import check_exact_range
-from aecodec.errors import InputError, WeightsMismatchError
+from aecodec.errors import InputError
 from aecodec.runtime import onnx_files
 
 THREADS_VARIABLE = "AECODEC_ONNX_THREADS"
@@ -33,7 +33,7 @@ def available() -> bool:
 def environment_threads() -> int | None:
     """Intra-op threads set by ``AECODEC_ONNX_THREADS``, or None when it is unset.
 
-    Codecs are built through the registry, which takes no thread count, so the environment
+    Codecs are built by :mod:`aecodec.assembly`, which takes no thread count, so the environment
     is how a process that shares its cores (a server, a benchmark) caps onnxruntime.
 
     Raises:
@@ -64,13 +64,12 @@ def inference_session(path: Path, threads: int | None = None, arena: bool = True
     options.intra_op_num_threads = threads or environment_threads() or 0
     options.inter_op_num_threads = 1  # the graphs are chains: nothing runs in parallel
     # Tiles come in a few shapes: memory patterns (planned per input shape) would keep one
-    # plan per shape, while the arena, which makes the synthesis 2× faster than plain
-    # allocation (measured), stays bounded by the largest tile.
+    # plan per shape, while the arena, which makes the synthesis faster than plain
+    # allocation, stays bounded by the largest tile (benchmarks/DECISIONS.md, "Runtime: onnxruntime by default").
     options.enable_mem_pattern = False
     options.enable_cpu_mem_arena = arena
     # Between runs the codec computes in numpy (rounding, gains, range coding); spinning idle
-    # threads would take those cores from it. Measured on a 481×321 photo (2 cores), when the
-    # integer networks still ran in numpy: compress 177 → 112 ms, decompress 175 → 130 ms.
+    # threads would take those cores from it (benchmarks/DECISIONS.md, "Runtime: onnxruntime by default").
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; warnings would leak into CLI output
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -144,32 +143,29 @@ class OnnxTransforms:
     """The networks of one exported model, run by onnxruntime on the CPU: the float
     transforms, and (:meth:`integer_networks`) the exact integer ones.
 
+    The folder is trusted as given: whoever picks it checks first that it was exported from
+    the installed weights (:func:`aecodec.runtime.onnx_files.staleness`, which
+    :mod:`aecodec.assembly` runs once per load).
+
     Args:
-        model_id: Model whose installed weights the graphs must have been exported from.
-        folder: Graph folder; default ``weights/onnx/<model_id>``.
+        folder: The model's graph folder.
         threads: Intra-op threads per session; None takes ``AECODEC_ONNX_THREADS``, else
             every physical core.
         context: Whether the model has a context model (and so a context.onnx).
-
-    Raises:
-        WeightsMismatchError: The graphs are missing, incomplete or exported from other
-            weights; the message names the fix (``aecodec export``).
     """
 
     name = "onnx"
 
-    def __init__(self, model_id: str, folder: Path | None = None, threads: int | None = None, context: bool = False) -> None:
-        folder = folder or onnx_files.onnx_dir(model_id)
+    def __init__(self, folder: Path, threads: int | None = None, context: bool = False) -> None:
         graphs = onnx_files.codec_graphs(context)
-        problem = onnx_files.staleness(model_id, folder, graphs)
-        if problem:
-            raise WeightsMismatchError(f"{problem}; run `aecodec export --model {model_id}` to (re)create them")
         self.folder = folder
         # h_a runs once over the whole latent, not in tiles: an arena would keep its
         # activations, the size of several latents, for the rest of the process.
         without_arena = (onnx_files.HYPER_DECODER, onnx_files.CONTEXT, onnx_files.HYPER_ANALYSIS)
         sessions = {graph: inference_session(folder / graph, threads, arena=graph not in without_arena) for graph in graphs}
-        self._analysis, self._hyper_analysis, self._synthesis = (sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS))
+        self._analysis, self._hyper_analysis, self._synthesis = (
+            sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS)
+        )
         self._hyper_decoder, self._context = sessions[onnx_files.HYPER_DECODER], sessions.get(onnx_files.CONTEXT)
 
     def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[OnnxHyperSynthesis, OnnxCheckerboardContext | None]:
@@ -194,23 +190,19 @@ class OnnxTransforms:
 class OnnxHead:
     """A restoration head run by onnxruntime: the codec's backbone graph, then the head's graph.
 
-    Args:
-        head_id: Head whose installed weights the graph must have been exported from.
-        backbone_id: Codec whose analysis.onnx is the backbone.
+    Both folders are trusted as given, as for :class:`OnnxTransforms`.
 
-    Raises:
-        WeightsMismatchError: A graph is missing or exported from other weights.
+    Args:
+        head_folder: The head's graph folder (head.onnx).
+        backbone_folder: Graph folder of the codec whose analysis.onnx is the backbone.
+        threads: Intra-op threads per session, as for :class:`OnnxTransforms`.
     """
 
     name = "onnx"
 
-    def __init__(self, head_id: str, backbone_id: str, threads: int | None = None) -> None:
-        for model_id, graph in ((head_id, onnx_files.HEAD), (backbone_id, onnx_files.ANALYSIS)):
-            problem = onnx_files.staleness(model_id, graphs=(graph,))
-            if problem:
-                raise WeightsMismatchError(f"{problem}; run `aecodec export --model {model_id}` to (re)create it")
-        self._backbone = inference_session(onnx_files.onnx_dir(backbone_id) / onnx_files.ANALYSIS, threads)
-        self._session = inference_session(onnx_files.onnx_dir(head_id) / onnx_files.HEAD, threads)
+    def __init__(self, head_folder: Path, backbone_folder: Path, threads: int | None = None) -> None:
+        self._backbone = inference_session(backbone_folder / onnx_files.ANALYSIS, threads)
+        self._session = inference_session(head_folder / onnx_files.HEAD, threads)
         self._inputs = [node.name for node in self._session.get_inputs()]
 
     def __call__(self, image: np.ndarray, noise_level: float | None) -> np.ndarray:

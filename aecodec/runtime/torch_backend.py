@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from aecodec.codecs.backend_interface import ContextModel, HyperSynthesis
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
@@ -31,6 +32,10 @@ class TorchTransforms:
         self.model = MeanScaleHyperprior(config).eval()
         self.model.load_state_dict(float_state_dict(arrays))
         flush_subnormal_gammas(self.model)
+
+    def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[HyperSynthesis, ContextModel | None]:
+        """The exact integer networks, unchanged: torch runs only the float transforms, numpy the integers."""
+        return hyper, context
 
     @torch.no_grad()
     def analysis(self, x: np.ndarray) -> np.ndarray:

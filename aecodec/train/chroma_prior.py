@@ -1,7 +1,7 @@
-"""Prior correction of the colorize head: rare (saturated) colours get their fair share.
+"""Prior correction of the colorize head: rare (saturated) colors get their fair share.
 
 Most pixels of most photos are nearly neutral, so a classifier trained on chroma bins puts
-its mass near gray and even its mode is a desaturated colour; Zhang, Isola, Efros (2016)
+its mass near gray and even its mode is a desaturated color; Zhang, Isola, Efros (2016)
 reweight the training loss for that. The same effect is had after training by logit
 adjustment (Menon et al. 2021, "Long-tail learning via logit adjustment"): subtract
 ``strength · log p̃(bin)`` from the logits, where p̃ is the bins' frequency in the training

@@ -13,7 +13,10 @@ from aecodec.errors import InputError
 
 @click.command("train")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="TOML training config.")
-@click.option("--run-dir", required=True, type=click.Path(file_okay=False), help="Folder for checkpoint, log and learning curve; an existing run there is resumed.")
+@click.option(
+    "--run-dir", required=True, type=click.Path(file_okay=False),
+    help="Folder for checkpoint, log and learning curve; an existing run there is resumed.",
+)
 @click.option("--steps", type=int, default=None, help="Override the config's schedule length.")
 @click.option("--device", default="cpu", show_default=True, help="Where a codec trains: cpu, or cuda for a CUDA GPU (heads train on the CPU).")
 @handles_errors

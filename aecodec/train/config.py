@@ -1,40 +1,41 @@
 """Training configuration, read from a TOML file so every shipped model has a recipe.
 
-A config names the data, the architecture, the rate range and the optimisation schedule;
+A config names the data, the architecture, the rate range and the optimization schedule;
 ``aecodec train --config FILE`` with the same file and data reproduces a run. Unknown keys
 are refused, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import tomllib
+
 from aecodec.codecs.config import HyperpriorConfig
-from aecodec.heads.config import HeadConfig
 from aecodec.errors import InputError
+from aecodec.heads.config import HeadConfig
 
 
 @dataclass(frozen=True, kw_only=True)
 class Schedule:
-    """The optimisation keys every training config shares (keyword-only, after the data paths).
+    """The optimization keys every training config shares (keyword-only, after the data paths).
 
     Attributes:
         crop: Side of the square training crops (a multiple of 64 for the codec, 16 for heads).
         batch: Crops per step.
         min_downscale: Crops are taken at a random scale in [min_downscale, 1], which removes
-            the faint JPEG artefacts of the sources (Ballé et al. downsample for this reason).
+            the faint JPEG artifacts of the sources (Ballé et al. downsample for this reason).
         steps: Length of the learning-rate schedule.
         lr: Peak Adam learning rate.
         lr_final: Learning rate at the end of the cosine decay.
         warmup: Linear warm-up steps.
-        clip_grad: Gradient-norm clip (stabilises GDN early in training).
+        clip_grad: Gradient-norm clip (stabilizes GDN early in training).
         ema_decay: Decay of the exponential moving average of weights that gets shipped.
         precision: ``"auto"`` (bf16 autocast where the hardware computes bf16 natively,
             float32 elsewhere: :func:`aecodec.train.machine.uses_bf16`), ``"bf16"`` or ``"fp32"``.
         threads: torch intra-op threads.
-        seed: Seed for initialisation and data sampling.
+        seed: Seed for initialization and data sampling.
         checkpoint_minutes: Wall-clock minutes between checkpoints.
         validate_every: Steps between learning-curve points.
     """
@@ -67,7 +68,7 @@ class TrainConfig(Schedule):
         lambda_max: Trade-off at the highest rate (last knot); λ is log-interpolated between.
         init_from: Optional released weights file (``.npz`` written by
             ``aecodec.train.release``) whose float weights start a new run instead of a random
-            initialisation, so a model can be refined (new rate range, more steps) without
+            initialization, so a model can be refined (new rate range, more steps) without
             paying again for the CPU-hours already spent. A model with ``detail_channels``
             may start from weights without them: they are grown in without changing what
             the weights decode (:mod:`aecodec.train.widen`). Only read when no checkpoint exists.
@@ -82,7 +83,7 @@ class TrainConfig(Schedule):
         detail_rate_warmup: Steps over which the detail channels come to pay for their
             bits: free for the first half, then charged linearly more up to full price. New
             channels charged from the start die: the rate term pushes every symbol to zero
-            before g_s has learned to use them (the first hyperprior-v6 run).
+            before g_s has learned to use them (benchmarks/TRAINING.md, "hyperprior-v6").
     """
 
     train_dir: str
@@ -96,7 +97,7 @@ class TrainConfig(Schedule):
     detail_rate_warmup: int = 0
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         """Read a TOML config; relative data paths are relative to the working directory."""
         return _load(cls, path, "model", HyperpriorConfig)
 
@@ -133,7 +134,7 @@ class HeadTrainConfig(Schedule):
     init_from: str | None = None
 
     @classmethod
-    def load(cls, path: str | Path) -> "HeadTrainConfig":
+    def load(cls, path: str | Path) -> HeadTrainConfig:
         """Read a TOML config with a ``[head]`` table."""
         return _load(cls, path, "head", HeadConfig)
 

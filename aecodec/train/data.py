@@ -1,9 +1,9 @@
 """Random training crops from a folder of photos, held in memory.
 
 Decoding 1,000+ WebP files every epoch would cost as much CPU as a small model's training
-step, so every photo is decoded once into RAM (≈0.5 GB for ../shared/data/train) and crops
-are cut from the arrays. Each crop is taken at a random downscale (to wash out the sources'
-faint JPEG artefacts and sensor noise) and randomly flipped.
+step, so every photo is decoded once into RAM and crops are cut from the arrays. Each crop
+is taken at a random downscale (to wash out the sources' faint JPEG artifacts and sensor
+noise) and randomly flipped.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Degradations synthesised on the fly for the denoise head, and gray inputs for colorize.
+"""Degradations synthesized on the fly for the denoise head, and gray inputs for colorize.
 
 One blind model must handle what users' photos carry: additive Gaussian noise (σ 0–50, the
 benchmark protocol: added to the float image, not clipped), camera-like Poisson–Gaussian
@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from aecodec.heads.chroma import luminance_u8
-from aecodec.imageio import to_u8
 from aecodec.heads.config import SIGMA_MAX
 from aecodec.heads.noise import estimate_sigma
+from aecodec.imageio import to_u8
 
 
 def jpeg(image_u8: np.ndarray, quality: int) -> np.ndarray:

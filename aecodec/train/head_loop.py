@@ -23,19 +23,19 @@ import torch
 from torch.nn import functional as F
 
 from aecodec.codecs.freeze import float_state_dict
-from aecodec.codecs.registry import read_meta
 from aecodec.errors import InputError
 from aecodec.heads import chroma
 from aecodec.heads.backbone import backbone_sha256
 from aecodec.heads.config import NOISE_SCALE
 from aecodec.heads.model import BackboneAndHead, ResidualBlock, RestorationHead, load_backbone
+from aecodec.imageio import to_u8
 from aecodec.metrics import colourfulness, psnr
 from aecodec.train.config import HeadTrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
-from aecodec.imageio import to_u8
 from aecodec.train.degrade import degrade, gray, jpeg, noise_level_input
 from aecodec.train.loop import apply_step, cpu_seconds, learning_rate, save_atomic, start_run
 from aecodec.train.machine import uses_bf16
+from aecodec.weights_format import read_meta
 
 VALIDATION_CROP = 256
 _NEW_BLOCK = re.compile(r"level\d\.refine\.\d+\.body\.\d\.(weight|bias)")

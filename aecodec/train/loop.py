@@ -31,10 +31,10 @@ import torch
 
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.objective import rate_distortion, trade_off
 from aecodec.errors import InputError
 from aecodec.train.config import TrainConfig
 from aecodec.train.data import CropSampler, list_photos, load_rgb
-from aecodec.train.losses import rate_distortion, trade_off
 from aecodec.train.machine import machine_kind, resolve_device, uses_bf16
 from aecodec.train.parallel import Team, join
 from aecodec.train.widen import grow_hidden_width, has_detail_branch, is_narrower, widen_latent
@@ -80,6 +80,9 @@ def cpu_seconds() -> float:
     return usage.user + usage.system
 
 
+_SOLO = Team()  # the default team: one process
+
+
 class HourMeter:
     """Hours a run has cost, per machine kind: CPU-hours on a CPU, wall-clock hours on a GPU.
 
@@ -89,7 +92,7 @@ class HourMeter:
         team: The processes of a data-parallel run, whose hours :meth:`sync` adds in.
     """
 
-    def __init__(self, device: torch.device, earlier: dict[str, float] | None = None, team: Team = Team()) -> None:
+    def __init__(self, device: torch.device, earlier: dict[str, float] | None = None, team: Team = _SOLO) -> None:
         self.kind = machine_kind(device)
         self.earlier = dict(earlier or {})
         self.team = team

@@ -1,9 +1,9 @@
 """The machine a training run executes on: device, precision, threads, and its name for costing.
 
 A recipe does not fix the precision, because the right one depends on the CPU: bf16 autocast
-runs on native bf16 instructions (AVX512-BF16) about twice as fast as float32, but where
-it is emulated (AVX2-only CPUs) several times slower (benchmarks/TRAINING.md, "Step time
-per CPU"). ``"auto"`` therefore takes bf16 exactly where the hardware has it.
+is faster than float32 on native bf16 instructions (AVX512-BF16) and slower where it is
+emulated (AVX2-only CPUs; benchmarks/TRAINING.md, "Step time per CPU"). ``"auto"`` therefore
+takes bf16 exactly where the hardware has it.
 """
 
 from __future__ import annotations

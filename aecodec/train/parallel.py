@@ -1,8 +1,8 @@
 """Data-parallel training by several processes on one machine (``torchrun``, gloo).
 
-One process with two threads synchronises its threads inside every operator, so a step
+One process with two threads synchronizes its threads inside every operator, so a step
 slows down badly when anything else runs beside it; processes of one thread each
-synchronise once per step, when their gradients are averaged (benchmarks/TRAINING.md,
+synchronize once per step, when their gradients are averaged (benchmarks/TRAINING.md,
 "Step time per CPU"). Started by ``torchrun --nproc_per_node P``, a run becomes a team of P
 processes, each on ``batch / P`` crops; without torchrun it is a team of one and nothing
 changes.

@@ -1,21 +1,22 @@
-"""Turn a training checkpoint into shipped weights and record them in the manifest.
+"""Turn a codec's training checkpoint into shipped weights and their manifest entry.
 
-``python -m aecodec.train.release RUN_DIR/checkpoint.pt --id hyperprior-v1`` freezes the
-EMA weights (integer tables included, see :mod:`aecodec.codecs.freeze`), writes
+``aecodec release codec RUN_DIR/checkpoint.pt --id hyperprior-v1`` (:mod:`aecodec.cli_release`)
+freezes the EMA weights (integer tables included, see :mod:`aecodec.codecs.freeze`), writes
 ``weights/<id>-<sha8>.npz``, removes the file it replaces, and updates
 ``weights/MANIFEST.json`` with the hash, architecture, training recipe, steps and CPU-hours.
 ``--rd benchmarks/results/rd-val.json`` attaches the validation numbers the benchmark
-measured for these weights.
+measured for these weights. What both release commands share (checkpoints, the manifest,
+writing a weights file) is here too.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
-import click
 import numpy as np
 import torch
 
@@ -23,7 +24,11 @@ from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import freeze
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.codecs.registry import ARCHITECTURE
+from aecodec.errors import InputError
 from aecodec.zoo import MANIFEST_NAME, sha256_of, weights_dir
+
+TRAINED_PART = {"codec": "model", "head": "head"}
+"""The field of a run's config that holds what it trains, for each kind of run."""
 
 
 def parent_lineage(init_from: str | None, models: dict) -> dict:
@@ -44,6 +49,48 @@ def parent_lineage(init_from: str | None, models: dict) -> dict:
 
 
 TRAINING_DATA = "../shared/data/train (1185 photos; provenance and licences in its README)"
+
+
+def load_checkpoint(path: Path, kind: str) -> tuple[dict, dict]:
+    """The training state saved at ``path`` and its run's config (as a dict), checked to be
+    a checkpoint (or an ``ema-<step>.pt`` snapshot) of a ``kind`` run, ``"codec"`` or ``"head"``.
+
+    Raises:
+        InputError: The file is no training checkpoint, or one of the other kind of run (the
+            message names the command that releases it).
+    """
+    try:
+        state = torch.load(path, weights_only=False, map_location="cpu")
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError) as exc:
+        raise InputError(f"{path} is not a training checkpoint") from exc
+    if not isinstance(state, dict) or not {"config", "ema", "step", "cpu_seconds"} <= state.keys():
+        raise InputError(f"{path} is not a training checkpoint")
+    config = config_dict(state["config"])
+    other = next(name for name in TRAINED_PART if name != kind)
+    if TRAINED_PART[other] in config:
+        raise InputError(f"{path} is a checkpoint of a {other} run; `aecodec release {other}` releases it")
+    if TRAINED_PART[kind] not in config:
+        raise InputError(f"{path} is not a training checkpoint of a {kind} run")
+    return state, config
+
+
+def read_manifest() -> dict:
+    """The installed MANIFEST.json, parsed (a fresh one when the weights folder has none yet)."""
+    path = weights_dir() / MANIFEST_NAME
+    return json.loads(path.read_text()) if path.exists() else {"models": {}}
+
+
+def write_manifest(manifest: dict) -> None:
+    """Write MANIFEST.json as the release commands format it."""
+    (weights_dir() / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def replace_entry(section: dict, model_id: str, entry: dict) -> None:
+    """Put ``entry`` under ``model_id`` in a manifest section, removing the weights file it replaces."""
+    old = section.get(model_id)
+    if old and old["file"] != entry["file"]:
+        (weights_dir() / old["file"]).unlink(missing_ok=True)
+    section[model_id] = entry
 
 
 def write_weights(arrays: dict[str, np.ndarray], model_id: str) -> tuple[Path, str]:
@@ -74,8 +121,7 @@ def release(
         models: The manifest's current models, to trace a run's ``init_from`` parent.
         highest_rate_parameter: Rate parameter of quality 100; None is the last knot.
     """
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
-    train_config = config_dict(state["config"])
+    state, train_config = load_checkpoint(checkpoint, "codec")
     model_config = replace(
         HyperpriorConfig(**config_dict(train_config["model"])), lowest_rate_parameter=lowest_rate_parameter, highest_rate_parameter=highest_rate_parameter
     )
@@ -130,37 +176,3 @@ def validation_summary(document: dict, source: Path) -> dict:
         },
         "psnr_at_bpp": document["psnr_at_bpp"]["aecodec"],
     }
-
-
-@click.command()
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--id", "model_id", required=True, help="Model id, e.g. hyperprior-v1.")
-@click.option("--description", default="", help="One line shown by `aecodec models`.")
-@click.option("--recipe", default="", help="Config file the checkpoint was trained with.")
-@click.option("--rd", "rd_json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this benchmarks/rd.py JSON as validation numbers (no new weights written).")
-@click.option("--default/--no-default", default=True, help="Make this the default model.")
-@click.option("--lowest-rate-parameter", type=float, default=0.0, show_default=True, help="Rate parameter t of quality 1 (< 0 extrapolates the gains below the trained range).")
-@click.option("--highest-rate-parameter", type=float, help="Rate parameter t of quality 100 (default the last knot, K − 1; up to K extrapolates the gains above it).")
-def main(
-    checkpoint: Path, model_id: str, description: str, recipe: str, rd_json: Path | None, default: bool, lowest_rate_parameter: float, highest_rate_parameter: float | None
-) -> None:
-    """Freeze CHECKPOINT into weights/ and update MANIFEST.json."""
-    manifest_path = weights_dir() / MANIFEST_NAME
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
-    if rd_json is not None:
-        manifest["models"][model_id]["validation"] = validation_summary(json.loads(rd_json.read_text()), rd_json)
-    else:
-        old = manifest["models"].get(model_id)
-        entry = release(checkpoint, model_id, description, recipe, lowest_rate_parameter, manifest["models"], highest_rate_parameter)
-        if old and old["file"] != entry["file"]:
-            (weights_dir() / old["file"]).unlink(missing_ok=True)
-        manifest["models"][model_id] = entry
-        training = entry["training"]
-        click.echo(f"wrote {entry['file']} ({training['steps']} steps, {training['cpu_hours']} CPU-h, {training['cpu_hours_total']} in total)")
-    if default:
-        manifest["default"] = model_id
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-if __name__ == "__main__":
-    main()

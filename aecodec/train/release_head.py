@@ -1,6 +1,6 @@
-"""Turn a head's training checkpoint into shipped weights and record it in the manifest.
+"""Turn a head's training checkpoint into shipped weights and its manifest entry.
 
-``python -m aecodec.train.release_head RUN_DIR/checkpoint.pt --id denoise-v1`` writes
+``aecodec release head RUN_DIR/checkpoint.pt --id denoise-v1`` (:mod:`aecodec.cli_release`) writes
 ``weights/<id>-<sha8>.npz`` (the EMA head only: the backbone stays in the codec's file)
 with metadata naming the codec and the sha256 of the g_a tensors it was trained on, and
 adds the head to the ``heads`` section of ``weights/MANIFEST.json`` as the default for its
@@ -9,23 +9,28 @@ task. ``--validation benchmarks/results/restore-val.json`` attaches the benchmar
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 import numpy as np
-import torch
 
-from aecodec.codecs.freeze import FLOAT_PREFIX
 from aecodec.heads.backbone import backbone_sha256
 from aecodec.heads.config import HEAD_ARCHITECTURE, HeadConfig
 from aecodec.train.chroma_prior import PRIOR_CROPS, PRIOR_SEED, bias_adjustment, chroma_prior
-from aecodec.train.release import TRAINING_DATA, config_dict, parent_lineage, write_weights
-from aecodec.zoo import MANIFEST_NAME, weights_dir
-
+from aecodec.train.release import TRAINING_DATA, config_dict, load_checkpoint, parent_lineage, write_weights
+from aecodec.weights_format import FLOAT_PREFIX, META, meta_array
+from aecodec.zoo import weights_dir
 
 BENCHMARK_SECTIONS = {"denoise": ("denoise", "jpeg"), "colorize": ("colorize",)}
 """The parts of a benchmarks/restore.py result that measure each task's head."""
+
+
+def validation_summary(document: dict, source: Path, task: str) -> dict:
+    """The part of a benchmarks/restore.py result that measures a ``task`` head, for the manifest."""
+    return {
+        "benchmark": f"benchmarks/restore.py on {document['dataset']} ({len(document['images'])} images); full results: {source}",
+        **{section: document[section] for section in BENCHMARK_SECTIONS[task]},
+    }
 
 
 def _backbone_record(backbone_file: str, manifest: dict) -> dict:
@@ -50,8 +55,7 @@ def release_head(
             folded into its last bias; 0 leaves the trained weights as they are.
         prior_mix: Weight of the uniform distribution mixed into the chroma prior.
     """
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
-    train_config = config_dict(state["config"])
+    state, train_config = load_checkpoint(checkpoint, "head")
     head_config = HeadConfig(**config_dict(train_config["head"]))
     if train_config.get("backbone_lr_scale", 0.0) > 0:
         raise click.ClickException("this run fine-tuned g_a: its head needs that g_a, which the codec does not ship")
@@ -63,7 +67,7 @@ def release_head(
         prior = chroma_prior(train_config["train_dir"], head_config.chroma_bins, head_config.chroma_range)
         weights["output.bias"] = weights["output.bias"] + bias_adjustment(prior, prior_strength, prior_mix)
         meta["prior_correction"] = {"strength": prior_strength, "uniform_mix": prior_mix, "crops": PRIOR_CROPS, "seed": PRIOR_SEED}
-    arrays = {"meta.json": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    arrays = {META: meta_array(meta)}
     arrays.update({f"{FLOAT_PREFIX}{name}": value for name, value in weights.items()})
     target, sha256 = write_weights(arrays, head_id)
     return {
@@ -87,39 +91,3 @@ def release_head(
             "weights": "exponential moving average of the training weights; the backbone is frozen",
         },
     }
-
-
-@click.command()
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--id", "head_id", required=True, help="Head id, e.g. denoise-v1.")
-@click.option("--description", default="", help="One line shown by `aecodec models`, which adds the codec the head runs on (so do not name one here).")
-@click.option("--recipe", default="", help="Config file the checkpoint was trained with.")
-@click.option("--temperature", type=float, default=1.0, show_default=True, help="Annealed-mean temperature (colorize head).")
-@click.option("--prior-strength", type=float, default=0.0, show_default=True, help="Colorize head: logit adjustment by the training chroma prior (0: none).")
-@click.option("--prior-mix", type=float, default=0.5, show_default=True, help="Uniform share mixed into the chroma prior.")
-@click.option("--validation", "validation_json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach the benchmarks/restore.py JSON to this head (no new weights written).")
-def main(checkpoint: Path, head_id: str, description: str, recipe: str, temperature: float, prior_strength: float, prior_mix: float, validation_json: Path | None) -> None:
-    """Write CHECKPOINT's head into weights/ and make it the default for its task."""
-    manifest_path = weights_dir() / MANIFEST_NAME
-    manifest = json.loads(manifest_path.read_text())
-    heads = manifest.setdefault("heads", {})
-    if validation_json is not None:
-        document = json.loads(validation_json.read_text())
-        sections = BENCHMARK_SECTIONS[heads[head_id]["task"]]
-        heads[head_id]["validation"] = {
-            "benchmark": f"benchmarks/restore.py on {document['dataset']} ({len(document['images'])} images); full results: {validation_json}",
-            **{section: document[section] for section in sections},
-        }
-    else:
-        old = heads.get(head_id)
-        entry = release_head(checkpoint, head_id, description, recipe, temperature, manifest, prior_strength, prior_mix)
-        if old and old["file"] != entry["file"]:
-            (weights_dir() / old["file"]).unlink(missing_ok=True)
-        heads[head_id] = entry
-        manifest.setdefault("default_heads", {})[entry["task"]] = head_id
-        click.echo(f"wrote {entry['file']} ({entry['training']['steps']} steps, {entry['training']['cpu_hours']} CPU-h)")
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,16 +10,15 @@ exactly what the released codec decoded:
 * every weight that reads a new latent or hidden channel starts at zero (g_s's first
   layer, h_a's first layer, h_s's last layer, the context model's inputs), so the old
   outputs do not move;
-* every weight that writes one keeps its random initialisation (the detail branch, h_s's
+* every weight that writes one keeps its random initialization (the detail branch, h_s's
   new hidden channels), so the new channels carry signal and gradients reach both sides;
 * the new channels' gains and inverse gains start at the old channels' mean at each knot,
   their predicted mean and log-scale at zero.
 
-Only the rate moves at the start: the new channels cost bits (about 1.4 per element under
-the initial unit scale) before g_s has learned to use them. Started cheap instead (gains
-suppressed towards low rates, small scales), they were silent after 2 000 steps whether
-charged at once or let in free for the first 1 000: hardly a symbol differed from zero
-for g_s to learn from (TRAINING.md, hyperprior-v6). A run that widens therefore starts
+Only the rate moves at the start: the new channels cost bits under the initial unit scale
+before g_s has learned to use them. Started cheap instead (gains suppressed towards low
+rates, small scales), they stay silent: hardly a symbol differs from zero for g_s to learn
+from (benchmarks/TRAINING.md, "hyperprior-v6"). A run that widens therefore starts
 them like the old channels and lets them in free at first, charging them gradually
 (``detail_rate_warmup``, :func:`aecodec.train.loop.latent_charge`).
 """
@@ -28,13 +27,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from torch import nn
 
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.errors import InputError
 from aecodec.layers import GDN
-from aecodec.transforms import HyperSynthesis
+from aecodec.transforms.synthesis import HyperSynthesis
 
 
 def latent_channels(state: dict[str, torch.Tensor]) -> int:
@@ -65,7 +63,7 @@ def _positions(m_old: int, m_new: int, context_channels: int) -> dict[str, np.nd
 
 # Per parameter: the kind of each widened axis (None: unchanged), and what fills the new
 # entries — "zero" (they read new channels or predict them), "init" (they write new
-# channels: keep the random initialisation) or "mean" (new gains: the old channels' mean at
+# channels: keep the random initialization) or "mean" (new gains: the old channels' mean at
 # each knot).
 _RULES: dict[str, tuple[tuple[str | None, ...], str]] = {
     "g_s.net.0.weight": (("latent", None, None, None), "zero"),
@@ -150,7 +148,7 @@ def grow_hidden_width(state: dict[str, torch.Tensor], model: MeanScaleHyperprior
     the grown network computes exactly what ``state`` did; the new channels keep their
     random incoming weights, so they carry signal and their outgoing weights get gradients
     from the first step (Net2Net's function-preserving growth, Chen et al. 2016, with
-    zero-initialised outgoing weights instead of copied units).
+    zero-initialized outgoing weights instead of copied units).
 
     Raises:
         InputError: A tensor differs in a way other than wider hidden channels.

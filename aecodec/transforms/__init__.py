@@ -7,9 +7,9 @@
 
 ``g_a`` is also the shared backbone of the restoration heads, so it can return its
 intermediate feature maps.
+
+The networks live in :mod:`~aecodec.transforms.analysis` and
+:mod:`~aecodec.transforms.synthesis` (torch); :mod:`~aecodec.transforms.geometry` holds their
+strides and imports nothing, so this package's ``__init__`` imports nothing either: the
+torch-free codec reads the strides without loading torch.
 """
-
-from aecodec.transforms.analysis import AnalysisTransform, HyperAnalysis
-from aecodec.transforms.synthesis import HyperSynthesis, SynthesisTransform
-
-__all__ = ["AnalysisTransform", "HyperAnalysis", "HyperSynthesis", "SynthesisTransform"]

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from aecodec.layers import GDN, conv
+from aecodec.transforms.geometry import HYPER_STRIDE, STRIDE
 
 
 class AnalysisTransform(nn.Module):
@@ -25,7 +26,7 @@ class AnalysisTransform(nn.Module):
             1/2-resolution stage).
     """
 
-    stride = 16
+    stride = STRIDE
 
     def __init__(self, n: int, m: int, detail: int = 0, depth: int = 1) -> None:
         super().__init__()
@@ -73,7 +74,7 @@ def _detail_branch(n: int, channels: int, depth: int) -> nn.Module:
 class HyperAnalysis(nn.Module):
     """h_a: latent y (M ch) → hyper-latent z (N ch) at a further 1/4 resolution."""
 
-    stride = 4
+    stride = HYPER_STRIDE // STRIDE
 
     def __init__(self, n: int, m: int) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""Rate–distortion loss of the variable-rate codec."""
+"""The rate–distortion objective of the variable-rate codec: training and encoder-side refinement minimize it."""
 
 from __future__ import annotations
 

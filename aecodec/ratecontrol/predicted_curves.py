@@ -1,10 +1,9 @@
 """One image's PSNR and file-size curves over quality, predicted from its latent alone.
 
-Why: rate control (:mod:`aecodec.ratecontrol`) starts where a curve meets the target and
-steers along its shape. The model's typical curve misses an image's PSNR by 2.5 dB and its
-bits by about a third in the median (validation photos), so the first exact trial lands far
-from the goal, where the estimates made from it are least accurate, and many searches need
-a third.
+Why: rate control (:mod:`aecodec.ratecontrol.search`) starts where a curve meets the target
+and steers along its shape. The model's typical curve (its validation results) often misses
+an image by far, so the first exact trial lands far from the goal, where the estimates made
+from it are least accurate, and more trials are needed (benchmarks/DECISIONS.md).
 
 Both curves follow from the latent rounded *without* the entropy model's means, at the
 quality's gains and dead zone: no hyper-decoder, no context model, a few elementwise passes
@@ -12,8 +11,7 @@ per quality. The decoded error grows with each channel's rounding error; the cod
 with each channel's empirical entropy (a factorized model of the rounded values, which the
 hyperprior beats by a fairly constant share). Per-channel non-negative weights, fitted per
 model on training photos by ``benchmarks/latent_priors.py`` and recorded in the manifest
-(:func:`aecodec.zoo.latent_prior_weights`), turn these into a predicted MSE and file bits:
-on the validation photos 0.59 dB and 7.6 % off in the median.
+(:func:`aecodec.zoo.latent_prior_weights`), turn these into a predicted MSE and file bits.
 """
 
 from __future__ import annotations
@@ -22,11 +20,13 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from aecodec.codecs.frozen import FrozenHyperprior, channel_steps, interpolate_gain, low_rate_deadzone, round_in_place
+from aecodec.codecs.frozen import FrozenHyperprior
+from aecodec.codecs.rounding import channel_steps, interpolate_gain, low_rate_deadzone, round_in_place
+from aecodec.ratecontrol.steering import Curve
 
 # Where the curves are predicted, piecewise linear between: the PSNR curve bends more than
-# log-bits, which are nearly straight in quality. For a 481×321 photo either curve costs
-# about 7.6 ms, 6 % of its 122 ms compress (medians of 15 and 9 runs).
+# log-bits, which are nearly straight in quality. Either curve costs a small share of a
+# compress (benchmarks/DECISIONS.md).
 PSNR_QUALITIES = (1.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 85.0, 100.0)
 BITS_QUALITIES = (1.0, 10.0, 25.0, 40.0, 55.0, 70.0, 85.0, 100.0)
 MSE_FLOOR = 1e-10  # 100 dB: a latent with no rounding error predicts no error
@@ -78,13 +78,13 @@ def rounded_bits(codec: FrozenHyperprior, latent: np.ndarray, qualities: Sequenc
     return bits
 
 
-def predicted_psnr(codec: FrozenHyperprior, latent: np.ndarray, channel_weights: np.ndarray) -> list[tuple[float, float]]:
+def predicted_psnr(codec: FrozenHyperprior, latent: np.ndarray, channel_weights: np.ndarray) -> Curve:
     """``[(quality, PSNR-RGB dB)]`` at :data:`PSNR_QUALITIES`: the weighted rounding errors as MSE."""
     mse = rounding_errors(codec, latent, PSNR_QUALITIES) @ channel_weights
     return [(quality, float(value)) for quality, value in zip(PSNR_QUALITIES, -10 * np.log10(np.maximum(mse, MSE_FLOOR)))]
 
 
-def predicted_bits(codec: FrozenHyperprior, latent: np.ndarray, channel_weights: np.ndarray) -> list[tuple[float, float]]:
+def predicted_bits(codec: FrozenHyperprior, latent: np.ndarray, channel_weights: np.ndarray) -> Curve:
     """``[(quality, bits of the .aec file)]`` at :data:`BITS_QUALITIES`: the weighted channel entropies."""
     bits = rounded_bits(codec, latent, BITS_QUALITIES) @ channel_weights
     return [(quality, float(value)) for quality, value in zip(BITS_QUALITIES, bits)]
