@@ -10,7 +10,7 @@ first call, so ``import aecodec`` is cheap and has no side effects::
     aecodec.info(data)                                   # header, chunks, bpp, target
     bits = aecodec.bitmap(data)                          # (H, W) bits per pixel
     clean = aecodec.restore("noisy.jpg")                 # PIL.Image.Image, denoised
-    colour = aecodec.colorize("old.png")                 # gray → colour, same luminance
+    color = aecodec.colorize("old.png")                  # gray → color, same luminance
 """
 
 from __future__ import annotations
@@ -90,19 +90,9 @@ def encode(
     return pipeline.encode(image, quality=quality, model=model, backend=backend, target=targets[0] if targets else None, refine_steps=refine_steps)
 
 
-def compress(
-    image: Any,
-    quality: float = DEFAULT_QUALITY,
-    model: str | None = None,
-    *,
-    bpp: float | None = None,
-    size: int | None = None,
-    psnr: float | None = None,
-    backend: str = "auto",
-    refine_steps: int = 0,
-) -> bytes:
-    """The .aec bytes of :func:`encode` (same arguments and errors)."""
-    return encode(image, quality, model, bpp=bpp, size=size, psnr=psnr, backend=backend, refine_steps=refine_steps).data
+def compress(image: Any, *args: Any, **kwargs: Any) -> bytes:
+    """The .aec bytes of :func:`encode`: ``encode(image, ...).data``, taking its arguments and raising its errors."""
+    return encode(image, *args, **kwargs).data
 
 
 def decompress(data: bytes, backend: str = "auto") -> Image.Image:
@@ -143,7 +133,7 @@ def restore(image: Any, task: str = "auto", sigma: float | None = None, backend:
     Args:
         image: Path, PIL image or uint8 array; a float (H, W, 3) array is read on the 0–255
             scale without clipping.
-        task: "auto" (colorize gray images, denoise colour ones), "denoise" or "colorize".
+        task: "auto" (colorize gray images, denoise color ones), "denoise" or "colorize".
         sigma: Noise standard deviation on the 0–255 scale; None estimates it.
         backend: Inference backend ("auto", "onnx" or "torch").
     """
@@ -153,5 +143,5 @@ def restore(image: Any, task: str = "auto", sigma: float | None = None, backend:
 
 
 def colorize(image: Any, backend: str = "auto") -> Image.Image:
-    """Colour a gray photo; the result's luminance (Pillow's ``convert("L")``) is the input's exactly."""
+    """Color a gray photo; the result's luminance (Pillow's ``convert("L")``) is the input's exactly."""
     return restore(image, task="colorize", backend=backend)

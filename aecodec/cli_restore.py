@@ -65,7 +65,7 @@ def _run(source: Path, output: Path | None, task: str, sigma: float | None, back
 @_with_common_options(f"SOURCE with {RESTORED_SUFFIX}, or {COLORIZED_SUFFIX} with --task colorize")
 @click.option(
     "--task", type=click.Choice(["auto", "denoise", "colorize"]), default="auto", show_default=True,
-    help="auto colorizes gray images and denoises colour ones.",
+    help="auto colorizes gray images and denoises color ones.",
 )
 @click.option("--sigma", type=FiniteFloatRange(), default=None, help="Noise standard deviation on the 0–255 scale (default: estimated from the image).")
 @handles_errors
@@ -78,5 +78,5 @@ def restore_command(source: Path, output: Path | None, backend: str, jobs: int, 
 @_with_common_options(f"SOURCE with {COLORIZED_SUFFIX}")
 @handles_errors
 def colorize_command(source: Path, output: Path | None, backend: str, jobs: int, force: bool, quiet: bool) -> None:
-    """Colour a gray photo, keeping its luminance exactly (a colour photo is made gray first); a folder SOURCE does every image below it."""
+    """Color a gray photo, keeping its luminance exactly (a color photo is made gray first); a folder SOURCE does every image below it."""
     _run(source, output, "colorize", None, backend, jobs, force, quiet)

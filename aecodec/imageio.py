@@ -8,9 +8,9 @@ input                       coded as
 ==========================  ==============================================================
 RGB                         RGB
 L, 1                        gray replicated to RGB; decoded back to L
-RGBA, LA, PA, P with alpha  colour as above + alpha plane stored losslessly (zlib)
+RGBA, LA, PA, P with alpha  color as above + alpha plane stored losslessly (zlib)
 P                           palette expanded to RGB
-CMYK, YCbCr, LAB, HSV       converted to RGB (warning: the colour space changes)
+CMYK, YCbCr, LAB, HSV       converted to RGB (warning: the color space changes)
 I;16*, I, F                 scaled to 8-bit L (warning: precision is lost)
 ==========================  ==============================================================
 

@@ -102,14 +102,14 @@ def denoise_array(image: np.ndarray, head: LoadedHead, sigma: float | None = Non
 
 
 def colorize_array(luminance: np.ndarray, head: LoadedHead) -> np.ndarray:
-    """Colour (H, W, 3) uint8 for an (H, W) uint8 luminance; its luminance is the input, exactly."""
+    """Color (H, W, 3) uint8 for an (H, W) uint8 luminance; its luminance is the input, exactly."""
     imageio.check_pixels(luminance.shape[1], luminance.shape[0], "restores at most")
     config = head.config
 
-    def colour_tile(logits: np.ndarray, tile: np.ndarray) -> np.ndarray:
+    def color_tile(logits: np.ndarray, tile: np.ndarray) -> np.ndarray:
         return chroma.colorize(tile[..., 0], logits, config.chroma_bins, config.chroma_range, head.temperature)
 
-    return run_tiled(head.network, np.repeat(luminance[..., None], 3, axis=-1), None, colour_tile)
+    return run_tiled(head.network, np.repeat(luminance[..., None], 3, axis=-1), None, color_tile)
 
 
 def _is_gray(prepared: imageio.PreparedImage) -> bool:
@@ -118,7 +118,7 @@ def _is_gray(prepared: imageio.PreparedImage) -> bool:
 
 
 def resolve_task(task: str, gray: bool) -> str:
-    """``auto`` colorizes gray images and denoises colour ones."""
+    """``auto`` colorizes gray images and denoises color ones."""
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
     if task == "auto":
@@ -134,7 +134,7 @@ def restore(
     A float array is taken as (H, W, 3) on the 0–255 scale without clipping, the
     denoising benchmark's protocol; anything else goes through :func:`imageio.prepare`
     (every Pillow mode, EXIF orientation; alpha, ICC and EXIF are carried to the output).
-    Colorizing a colour image uses its luminance, and the report says so.
+    Colorizing a color image uses its luminance, and the report says so.
     """
     if isinstance(source, np.ndarray) and np.issubdtype(source.dtype, np.floating):
         if source.ndim != 3 or source.shape[2] != 3 or min(source.shape[:2]) < 1:
@@ -152,10 +152,10 @@ def restore(
         rgb, report["sigma"] = denoise_array(prepared.rgb, head, sigma)
         return imageio.to_pil(rgb, prepared.mode, prepared.alpha, prepared.icc_profile, prepared.exif), report
     if not gray:
-        report["note"] = "colour input: its luminance was colorized"
+        report["note"] = "color input: its luminance was colorized"
     rgb_u8 = prepared.rgb if prepared.rgb.dtype == np.uint8 else imageio.to_u8(prepared.rgb)
     luminance = chroma.luminance_u8(rgb_u8)
     rgb = colorize_array(luminance, head)
     mode = "RGBA" if prepared.alpha is not None else "RGB"
-    # A gray input's ICC profile describes a gray colour space, so it cannot travel along.
+    # A gray input's ICC profile describes a gray color space, so it cannot travel along.
     return imageio.to_pil(rgb, mode, prepared.alpha, None, prepared.exif), report

@@ -107,10 +107,10 @@ def test_a_clean_photo_is_left_nearly_unchanged(denoiser, photo_crop):
 
 def test_colorization_keeps_luminance_exactly_and_adds_colour(colorizer, photo_crop):
     luminance = chroma.luminance_u8(photo_crop)
-    colour = restoration.colorize_array(luminance, colorizer)
-    assert colour.shape == photo_crop.shape and colour.dtype == np.uint8
-    assert np.array_equal(np.asarray(Image.fromarray(colour).convert("L")), luminance)
-    assert colourfulness(colour) > 0.2 * colourfulness(photo_crop)
+    color = restoration.colorize_array(luminance, colorizer)
+    assert color.shape == photo_crop.shape and color.dtype == np.uint8
+    assert np.array_equal(np.asarray(Image.fromarray(color).convert("L")), luminance)
+    assert colourfulness(color) > 0.2 * colourfulness(photo_crop)
 
 
 def test_backends_agree(photo_crop):
@@ -198,7 +198,7 @@ def test_cli_restore_and_colorize(tmp_path, photo_crop):
     assert psnr(np.asarray(Image.open(output)), photo_crop) > psnr(np.asarray(Image.open(source)), photo_crop) + 5
     result = runner.invoke(main, ["restore", str(source)])
     assert result.exit_code == 1 and "already exists" in result.output
-    result = runner.invoke(main, ["colorize", str(source), "-o", str(tmp_path / "colour.webp"), "--backend", "torch"])
+    result = runner.invoke(main, ["colorize", str(source), "-o", str(tmp_path / "color.webp"), "--backend", "torch"])
     assert result.exit_code == 0 and "luminance was colorized" in result.output
     result = runner.invoke(main, ["restore", str(tmp_path / "missing.png")])
     assert result.exit_code == 1 and result.output.startswith("Error: ")

@@ -158,10 +158,10 @@ def test_a_run_can_start_from_released_weights_and_release_records_its_lineage(t
     parent = release(parent_checkpoint, "parent", "", "", 0.0, models={})
     assert [record["step"] for record in parent["training"]["learning_curve"]] == [2, 4]  # the run's curve.jsonl
     messages = []
-    # Another seed: a random initialisation would now differ from the parent's.
+    # Another seed: a random initialization would now differ from the parent's.
     child_config = replace(config, init_from=str(tmp_path / parent["file"]), steps=1, seed=1)
     child_checkpoint = train(child_config, root / "child", log=messages.append)
-    assert any("initialised from" in m for m in messages)
+    assert any("initialized from" in m for m in messages)
     parent_ema = torch.load(parent_checkpoint, weights_only=False)["ema"]
     child_state = torch.load(child_checkpoint, weights_only=False)
     name = next(key for key, value in parent_ema.items() if value.ndim == 4)  # the first convolution
@@ -228,7 +228,7 @@ def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
     from aecodec.heads.backbone import backbone_sha256
     from aecodec.heads.config import HeadConfig
     from aecodec.heads.model import BackboneAndHead, RestorationHead, load_backbone
-    from aecodec.train.head_loop import initialise_head_from, train_head
+    from aecodec.train.head_loop import initialize_head_from, train_head
     from aecodec.weights_format import read_meta
 
     manifest = zoo._manifest()
@@ -241,20 +241,20 @@ def test_a_grown_head_starts_exactly_where_the_released_head_ended(tmp_path):
     backbone, backbone_hash = load_backbone(codec_arrays, n, m), backbone_sha256(codec_arrays)
     grown_config = replace(shipped_config, blocks=tuple(b + (i < 2) for i, b in enumerate(shipped_config.blocks)))
     shipped, grown = RestorationHead(shipped_config, n, m), RestorationHead(grown_config, n, m)
-    assert initialise_head_from(shipped, arrays, backbone_hash) == []
-    added = initialise_head_from(grown, arrays, backbone_hash)
+    assert initialize_head_from(shipped, arrays, backbone_hash) == []
+    added = initialize_head_from(grown, arrays, backbone_hash)
     new_blocks = [f"level{level}.refine.{shipped_config.blocks[level]}" for level in (0, 1)]
     assert len(added) == 8 and sorted({name.split(".body")[0] for name in added}) == new_blocks
     x, level = torch.rand(1, 3, 32, 48), torch.full((1, 1, 1, 1), 0.4)
     with torch.no_grad():
         assert torch.equal(BackboneAndHead(backbone, shipped)(x, level), BackboneAndHead(backbone, grown)(x, level))
     with pytest.raises(InputError, match="another backbone"):
-        initialise_head_from(grown, arrays, "0" * 64)
+        initialize_head_from(grown, arrays, "0" * 64)
     with pytest.raises(InputError, match="do not fit"):
-        initialise_head_from(RestorationHead(replace(shipped_config, widths=(16, 64, 96, 128, 160)), n, m), arrays, backbone_hash)
+        initialize_head_from(RestorationHead(replace(shipped_config, widths=(16, 64, 96, 128, 160)), n, m), arrays, backbone_hash)
     with np.load(released["colorize"]) as archive:
         with pytest.raises(InputError, match="colorize head"):
-            initialise_head_from(grown, {name: archive[name] for name in archive.files}, backbone_hash)
+            initialize_head_from(grown, {name: archive[name] for name in archive.files}, backbone_hash)
     write_photos(tmp_path / "train", count=2, size=(72, 64))
     write_photos(tmp_path / "val", count=1, size=(64, 64), seed=9)
     config = HeadTrainConfig(
@@ -359,7 +359,7 @@ def test_a_context_model_starts_from_released_weights_without_one(tiny_run, tmp_
     """The added context model starts at zero, so the refined model begins exactly where its
     parent ended; with ``frozen_analysis`` its g_a (the heads' backbone) stays the parent's."""
     from aecodec.codecs.freeze import float_state_dict
-    from aecodec.train.loop import initialise_from
+    from aecodec.train.loop import initialize_from
     from aecodec.train.release import release
 
     root, config = tiny_run
@@ -377,13 +377,13 @@ def test_a_context_model_starts_from_released_weights_without_one(tiny_run, tmp_
     assert not torch.equal(child_state["model"]["g_s.net.0.weight"], state["g_s.net.0.weight"])
     parent, child = MeanScaleHyperprior(config.model).eval(), MeanScaleHyperprior(child_config.model).eval()
     parent.load_state_dict(state)
-    assert all(name.startswith("context.") for name in initialise_from(child, state))
+    assert all(name.startswith("context.") for name in initialize_from(child, state))
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         before, after = parent(x, torch.tensor([0.5])), child(x, torch.tensor([0.5]))
     assert all(torch.equal(before[key], after[key]) for key in ("x_hat", "y", "z"))
     with pytest.raises(InputError, match="do not fit"):
-        initialise_from(MeanScaleHyperprior(replace(config.model, m=16)), state)
+        initialize_from(MeanScaleHyperprior(replace(config.model, m=16)), state)
 
 
 @pytest.mark.parametrize("depth", [1, 2])  # the branch reads the 1/8- or the 1/4-resolution stage
@@ -393,7 +393,7 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
     and codes like any codec."""
     from aecodec.codecs.freeze import float_state_dict
     from aecodec.heads.backbone import backbone_sha256
-    from aecodec.train.loop import initialise_from
+    from aecodec.train.loop import initialize_from
     from aecodec.train.release import release
 
     root, config = tiny_run
@@ -415,7 +415,7 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
 
     parent_model, grown = MeanScaleHyperprior(parent_config.model).eval(), MeanScaleHyperprior(wide).eval()
     parent_model.load_state_dict(state)
-    initialise_from(grown, state)
+    initialize_from(grown, state)
     x = torch.rand(1, 3, 64, 64)
     for t in (0.0, 1.0):
         with torch.no_grad():
@@ -425,7 +425,7 @@ def test_detail_channels_grow_a_released_codec_without_changing_what_it_decodes(
         assert torch.allclose(after["y"][:, : wide.m], before["y"], atol=1e-6)
         assert after["y"].shape[1] == wide.m + 4
     with pytest.raises(InputError, match="widening grows"):
-        initialise_from(MeanScaleHyperprior(replace(wide, m=16)), state)  # another backbone
+        initialize_from(MeanScaleHyperprior(replace(wide, m=16)), state)  # another backbone
     with pytest.raises(InputError, match="detail_depth is the detail branch's stride-2 convolutions, 1 to 3, not 4"):
         replace(wide, detail_depth=4)  # deeper than the stages it could read
 
@@ -455,12 +455,12 @@ def assert_exports_and_codes(folder: Path, model_id: str, entry: dict) -> None:
 def test_hidden_width_grows_without_changing_what_the_codec_computes():
     """g_a and g_s grown wider start computing exactly what the narrower codec did, and the
     new channels learn: their outgoing weights get gradients from the first step."""
-    from aecodec.train.loop import initialise_from
+    from aecodec.train.loop import initialize_from
 
     torch.manual_seed(0)
     narrow = MeanScaleHyperprior(HyperpriorConfig(n=8, m=8, knots=2, context_channels=8, detail_channels=4, detail_depth=2)).eval()
     wide = MeanScaleHyperprior(replace(narrow.config, n=12, hyper_channels=8))
-    grown = initialise_from(wide, narrow.state_dict())
+    grown = initialize_from(wide, narrow.state_dict())
     assert {"g_a.stages.0.0.weight", "g_s.net.6.weight", "g_a.detail.2.weight"} <= set(grown)
     assert not any(name.startswith(("h_a.", "h_s.", "context.")) for name in grown)
     x, t = torch.rand(2, 3, 64, 64), torch.tensor([0.2, 0.9])
@@ -472,7 +472,7 @@ def test_hidden_width_grows_without_changing_what_the_codec_computes():
     (out["x_hat"] - x).square().mean().backward()
     assert wide.g_s.net[6].weight.grad[8:].abs().sum() > 0  # reads the new channels, which start at zero
     with pytest.raises(InputError, match="do not fit"):
-        initialise_from(MeanScaleHyperprior(replace(narrow.config, n=12, hyper_channels=12)), narrow.state_dict())
+        initialize_from(MeanScaleHyperprior(replace(narrow.config, n=12, hyper_channels=12)), narrow.state_dict())
 
 
 def test_a_codec_grown_wider_trains_releases_exports_and_codes(tiny_run, tmp_path, monkeypatch):

@@ -65,8 +65,8 @@ def integer_context(model: MeanScaleHyperprior) -> IntegerCheckerboardContext:
     """
     context = model.context
     kernel = context.context.weight.detach().double().numpy()
-    centre = kernel.shape[-1] // 2
-    taps = np.stack([kernel[:, :, centre + dy, centre + dx] for dy, dx in CONTEXT_TAPS], axis=2)
+    center = kernel.shape[-1] // 2
+    taps = np.stack([kernel[:, :, center + dy, center + dx] for dy, dx in CONTEXT_TAPS], axis=2)
     layers = [
         _fixed_point(taps.reshape(taps.shape[0], -1), context.context.bias),
         _fixed_point(context.hidden.weight.detach().double().numpy()[:, :, 0, 0], context.hidden.bias),

@@ -23,7 +23,7 @@ import numpy as np
 
 from aecodec.entropy.integer_hyper import ACTIVATION_FRACTION_BITS, layer_arrays, read_layers, rescale
 
-# Offsets (row, col) of the 5×5 window that hold anchors when the centre is a non-anchor.
+# Offsets (row, col) of the 5×5 window that hold anchors when the center is a non-anchor.
 CONTEXT_TAPS = tuple((dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if (dy + dx) % 2)
 
 

@@ -117,9 +117,9 @@ class PMFTables:
 
 
 def scale_bin_representatives() -> np.ndarray:
-    """The Gaussian scale each bin's table is built for (geometric centre of the bin)."""
-    centres = SCALE_LOG_MIN + (np.arange(SCALE_BIN_COUNT) + 0.5) * SCALE_BIN_STEP
-    return np.exp(centres / 2**LOG_SCALE_FRACTION_BITS)
+    """The Gaussian scale each bin's table is built for (geometric center of the bin)."""
+    centers = SCALE_LOG_MIN + (np.arange(SCALE_BIN_COUNT) + 0.5) * SCALE_BIN_STEP
+    return np.exp(centers / 2**LOG_SCALE_FRACTION_BITS)
 
 
 def scale_bin(log_scale_fixed: np.ndarray) -> np.ndarray:

@@ -52,9 +52,9 @@ def annealed_mean(logits: np.ndarray, bins: int, extent: float, temperature: flo
     scaled -= scaled.max(axis=0, keepdims=True)
     p = np.exp(scaled).reshape(bins, bins, *logits.shape[1:])
     p /= p.sum(axis=(0, 1), keepdims=True)
-    centres = bin_centres(bins, extent)
-    cb = np.einsum("ijhw,i->hw", p, centres)
-    cr = np.einsum("ijhw,j->hw", p, centres)
+    centers = bin_centres(bins, extent)
+    cb = np.einsum("ijhw,i->hw", p, centers)
+    cr = np.einsum("ijhw,j->hw", p, centers)
     return np.stack([cb, cr], axis=-1)
 
 

@@ -51,15 +51,15 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 def soft_chroma_targets(clean: np.ndarray, bins: int, extent: float) -> torch.Tensor:
     """Soft bin assignment of the half-resolution true chroma, (B, bins², H/2, W/2).
 
-    The 2-D Gaussian over bin centres factorises into one weight vector per axis, so the
+    The 2-D Gaussian over bin centers factorizes into one weight vector per axis, so the
     targets are an outer product of two (bins,)-vectors per pixel.
     """
     rgb = clean.astype(np.float64) / 255
     half = rgb.reshape(rgb.shape[0], rgb.shape[1] // 2, 2, rgb.shape[2] // 2, 2, 3).mean(axis=(2, 4))
     values = chroma.chroma(half)
-    centres = chroma.bin_centres(bins, extent)
-    spread = 0.75 * (centres[1] - centres[0])
-    weights = np.exp(-0.5 * ((values[..., None] - centres) / spread) ** 2)
+    centers = chroma.bin_centres(bins, extent)
+    spread = 0.75 * (centers[1] - centers[0])
+    weights = np.exp(-0.5 * ((values[..., None] - centers) / spread) ** 2)
     weights /= weights.sum(axis=-1, keepdims=True)
     joint = weights[..., 0, :, None] * weights[..., 1, None, :]
     joint = joint.reshape(*joint.shape[:3], bins * bins).transpose(0, 3, 1, 2)
@@ -93,7 +93,7 @@ class _Task:
 
 
 @torch.no_grad()
-def initialise_head_from(head: RestorationHead, arrays: dict[str, np.ndarray], backbone_hash: str) -> list[str]:
+def initialize_head_from(head: RestorationHead, arrays: dict[str, np.ndarray], backbone_hash: str) -> list[str]:
     """Load a released head into ``head``, which may have more residual blocks per level.
 
     The added blocks' last convolution is zeroed, so each starts as the identity and the
@@ -131,7 +131,7 @@ def initialise_head_from(head: RestorationHead, arrays: dict[str, np.ndarray], b
 
 @torch.no_grad()
 def validate(model: BackboneAndHead, config: HeadTrainConfig, photos: list[np.ndarray]) -> dict:
-    """Validation numbers of the EMA head on centre crops of the validation photos.
+    """Validation numbers of the EMA head on center crops of the validation photos.
 
     Denoise: PSNR at σ = 25 (seeded, unclipped input) and on JPEG quality 20, with the
     input's PSNR beside each. Colorize: PSNR against the gray baseline, and colourfulness
@@ -147,11 +147,11 @@ def validate(model: BackboneAndHead, config: HeadTrainConfig, photos: list[np.nd
         if config.head.task == "colorize":
             luminance = chroma.luminance_u8(clean)
             logits = model(_to_tensor(gray(clean)[None]))[0].float().numpy()
-            colour = chroma.colorize(luminance, logits, config.head.chroma_bins, config.head.chroma_range, config.temperature)
+            color = chroma.colorize(luminance, logits, config.head.chroma_bins, config.head.chroma_range, config.temperature)
             results = {
-                "psnr": psnr(colour, clean),
+                "psnr": psnr(color, clean),
                 "gray_psnr": psnr(np.repeat(luminance[..., None], 3, axis=-1), clean),
-                "colourfulness": colourfulness(colour),
+                "colourfulness": colourfulness(color),
                 "true_colourfulness": colourfulness(clean),
             }
         else:
@@ -205,9 +205,9 @@ def train_head(config: HeadTrainConfig, run_dir: str | Path, log=print) -> Path:
         log(f"resumed from step {step} ({cpu_before / 3600:.2f} CPU-h)")
     elif config.init_from:
         with np.load(config.init_from) as archive:
-            added = initialise_head_from(head, {name: archive[name] for name in archive.files}, backbone_sha256(codec_arrays))
+            added = initialize_head_from(head, {name: archive[name] for name in archive.files}, backbone_sha256(codec_arrays))
         ema.head.load_state_dict(head.state_dict())
-        log(f"initialised from {config.init_from}" + (f"; new: {len(added)} tensors of added blocks" if added else ""))
+        log(f"initialized from {config.init_from}" + (f"; new: {len(added)} tensors of added blocks" if added else ""))
     if train_backbone and len(optimizer.param_groups) == 1:
         optimizer.add_param_group(backbone_group)  # fine-tuning starts here, also from a frozen run's checkpoint
     cpu_start = cpu_seconds()

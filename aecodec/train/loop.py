@@ -137,7 +137,7 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 @torch.no_grad()
 def validate(model: MeanScaleHyperprior, photos: list[np.ndarray], rates: list[float]) -> list[dict]:
-    """Estimated bpp and PSNR per rate on centre crops, with rounding instead of noise."""
+    """Estimated bpp and PSNR per rate on center crops, with rounding instead of noise."""
     model.eval()
     device = next(model.parameters()).device
     points = []
@@ -182,7 +182,7 @@ def save_compact(path: Path, ema: torch.nn.Module, step: int, hours: dict[str, f
     )
 
 
-def initialise_from(model: MeanScaleHyperprior, state: dict[str, torch.Tensor]) -> list[str]:
+def initialize_from(model: MeanScaleHyperprior, state: dict[str, torch.Tensor]) -> list[str]:
     """Load released weights into ``model``, which may add a context model, detail channels
     or hidden width they lack.
 
@@ -195,7 +195,7 @@ def initialise_from(model: MeanScaleHyperprior, state: dict[str, torch.Tensor]) 
         InputError: The weights do not fit the model in any other way.
 
     Returns:
-        Names of the parameters that kept their initialisation or were widened.
+        Names of the parameters that kept their initialization or were widened.
     """
     if model.config.detail_channels and not has_detail_branch(state):
         grown = widen_latent(state, model)
@@ -268,9 +268,9 @@ def train(config: TrainConfig, run_dir: str | Path, log=print, device: str = "cp
         log(f"resumed from the compact checkpoint {compact} at step {step} ({sum(hours.values()):.2f} h); Adam starts afresh")
     elif config.init_from:
         with np.load(config.init_from) as arrays:
-            added = initialise_from(model, float_state_dict(arrays))
+            added = initialize_from(model, float_state_dict(arrays))
         ema.load_state_dict(model.state_dict())
-        log(f"initialised from {config.init_from}" + (f"; new: {', '.join(added)}" if added else ""))
+        log(f"initialized from {config.init_from}" + (f"; new: {', '.join(added)}" if added else ""))
     rates = None  # one process draws rate parameters from torch's global generator, saved in the checkpoint
     if team.size > 1:  # each process draws its own crops and rates, seeded by its rank and the step it starts at
         seeds = np.random.default_rng([config.seed, team.rank, step])
