@@ -35,7 +35,7 @@ from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
 from aecodec.codecs.objective import rate_distortion
 from aecodec.train.config import TrainConfig
-from aecodec.train.loop import initialise_from
+from aecodec.train.loop import initialize_from
 from aecodec.train.machine import machine_kind
 
 
@@ -60,7 +60,7 @@ def recipe_model(config: TrainConfig) -> MeanScaleHyperprior:
     model = MeanScaleHyperprior(config.model)
     if config.init_from:
         with np.load(config.init_from) as arrays:
-            initialise_from(model, float_state_dict(arrays))
+            initialize_from(model, float_state_dict(arrays))
     return model.to(memory_format=torch.channels_last)
 
 
