@@ -105,6 +105,25 @@ def rd_command(documents: list[dict]) -> str:
     return f"python benchmarks/rd.py ../shared/data/{doc['dataset']} --out benchmarks/results --codecs {codecs}"
 
 
+def campaign_tables(documents: list[dict]) -> list[Table]:
+    """Checkpoints of a training campaign, each an ``rd.py`` file named after its checkpoint: one row each."""
+    header = ["file", "BD-rate (PSNR-RGB) vs JPEG / WebP / AVIF", "PSNR @ 0.25 / 0.5 / 1 bpp (dB)", "quality 100"]
+    rows = []
+    for doc in documents:
+        (aecodec,) = (codec for codec in doc["codecs"] if codec["name"] == "aecodec")
+        bd = doc["bd_rate"]["psnr-rgb"]
+        top = aecodec["results"]
+        rows.append(
+            [
+                doc["file"],
+                " / ".join(signed_percent(bd[anchor]["aecodec"]) for anchor in ("jpeg", "webp", "avif")),
+                " / ".join(number(psnr) for psnr in doc["psnr_at_bpp"]["aecodec"].values()),
+                f"{number(top['psnr-rgb'][-1])} dB at {number(top['bpp'][-1], 3)} bpp",
+            ]
+        )
+    return [(header, rows)]
+
+
 SPEED_COLUMNS = ("encode_ms", "decode_ms", "synthesis_ms", "entropy_ms", "hyper_decoder_ms", "peak_rss_mb")
 
 
@@ -266,6 +285,13 @@ SECTIONS = (
         restoration_tables,
         "restore-val.png",
     ),
+    Section(
+        "Codec training campaign: checkpoints on the validation photos",
+        "rd-val-hyperprior-v8*.json",
+        fixed("AECODEC_WEIGHTS_DIR=SCRATCH python benchmarks/rd.py ../shared/data/val --codecs aecodec,jpeg,webp,avif"),
+        campaign_tables,
+        note="Each checkpoint's EMA weights released into a scratch weights folder as its default model (benchmarks/TRAINING.md, the v8 campaign).",
+    ),
     Section("Capacity at quality 100", "capacity-*.json", fixed("python benchmarks/capacity.py --model ID"), capacity_tables),
     Section("Predicted rate curves", "latent-priors-*.json", fixed("python benchmarks/latent_priors.py --write-manifest"), latent_prior_tables),
     Section("Equal file size crops", "figures.json", fixed("python benchmarks/figures.py"), figure_tables, "crops-equal-size.png"),
@@ -291,7 +317,7 @@ def render(results: Path = RESULTS) -> str:
         if not paths:
             continue
         used.update(path.name for path in paths)
-        documents = [json.loads(path.read_text()) for path in paths]
+        documents = [{"file": path.name, **json.loads(path.read_text())} for path in paths]
         lines += [f"## {section.title}", "", f"`{section.command(documents)}` wrote {', '.join(f'`results/{p.name}`' for p in paths)}.", ""]
         lines += [section.note, ""] if section.note else []
         for document in documents:
