@@ -15,7 +15,6 @@ first call, so ``import aecodec`` is cheap and has no side effects::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from aecodec.codecs.quality import DEFAULT_QUALITY
@@ -35,10 +34,6 @@ if TYPE_CHECKING:
 
     from aecodec.pipeline import Compressed
 
-try:
-    __version__ = version("aecodec")
-except PackageNotFoundError:
-    __version__ = "0.0.0+source"
 
 __all__ = [
     "AecodecError",
@@ -56,6 +51,25 @@ __all__ = [
     "info",
     "restore",
 ]
+
+
+def __getattr__(name: str) -> str:
+    """``aecodec.__version__``, read from the installed package's metadata when first asked for.
+
+    Reading it imports :mod:`importlib.metadata` (and through it email, zipfile, …) and
+    scans the installed distributions; only ``--version`` and export records need the
+    version, so the commands that code images never pay for it.
+    """
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("aecodec")
+    except PackageNotFoundError:
+        found = "0.0.0+source"
+    globals()["__version__"] = found  # later reads find it without calling here
+    return found
 
 
 def encode(

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from aecodec.errors import AecodecError, InputError
@@ -113,6 +111,10 @@ def run(work: Callable[[Job, bool], int], jobs: list[Job], force: bool, workers:
         for job in jobs:
             yield attempt(work, job, force)
         return
+    # Imported here: a single-file command never starts workers and need not pay for these.
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_limit_threads, initargs=(threads,)) as pool:
         futures = [pool.submit(attempt, work, job, force) for job in jobs]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from aecodec import __version__, batch
+from aecodec import batch
 from aecodec.cli_batch import jobs_option, run_folder
 from aecodec.cli_export import export_command
 from aecodec.cli_inspect import inspect_command
@@ -33,8 +33,18 @@ DECODED_SUFFIX = ".decoded"
 FORMAT_EXTENSIONS = {"png": ".png", "webp": ".webp", "tiff": ".tiff", "jpeg": ".jpg"}
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the installed version, read only when asked for (see ``aecodec.__version__``)."""
+    if not value or ctx.resilient_parsing:
+        return
+    import aecodec
+
+    click.echo(f"aecodec, version {aecodec.__version__}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="aecodec")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version, help="Show the version and exit.")
 def main() -> None:
     """Learned image compression: .aec files smaller than JPEG at the same quality."""
 

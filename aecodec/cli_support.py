@@ -91,14 +91,20 @@ def check_output(source: Path, output: Path, force: bool) -> None:
 
 
 def output_format(output: Path, format_name: str | None) -> str:
-    """Pillow format for an image output: ``--format``, else PNG on standard output, else the extension's."""
+    """Pillow format for an image output: ``--format``, else PNG on standard output, else the extension's.
+
+    The extension is looked up as ``Image.save`` does it: among the common formats first
+    (``Image.preinit``), and only for another extension among every plugin Pillow has
+    (``Image.init``, which imports them all).
+    """
     from PIL import Image
 
     if format_name:
         return format_name.upper()
     if is_stdio(output):
         return "PNG"
-    image_format = Image.registered_extensions().get(output.suffix.lower())
+    Image.preinit()
+    image_format = Image.EXTENSION.get(output.suffix.lower()) or Image.registered_extensions().get(output.suffix.lower())
     if image_format is None or image_format not in Image.SAVE:
         raise InputError(f"cannot tell the image format from {output.name!r}; use an extension like .png, .webp, .tiff or .jpg")
     return image_format

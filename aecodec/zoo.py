@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from aecodec.errors import WeightsMismatchError
+from aecodec.weights_format import ArchiveArrays
 
 MANIFEST_NAME = "MANIFEST.json"
 ONNX_FOLDER = "onnx"
@@ -185,14 +186,22 @@ def sha256_of(path: Path) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_arrays(model_id: str) -> dict[str, np.ndarray]:
-    """Verified arrays of a model's weights file."""
+def load_arrays(model_id: str) -> ArchiveArrays:
+    """Verified arrays of a model's weights file (cached per process).
+
+    The file is read once and its sha256 checked on those very bytes; each array is then
+    inflated only when a loader first reads it (:class:`~aecodec.weights_format.ArchiveArrays`),
+    so a backend pays only for the arrays it uses.
+
+    Raises:
+        WeightsMismatchError: The file is missing, or its sha256 is not the manifest's.
+    """
     found = entry(model_id)
     try:
-        actual = sha256_of(found.file)
+        data = found.file.read_bytes()
     except OSError as exc:
         raise WeightsMismatchError(f"weights file of {model_id!r} is missing: {found.file}") from exc
+    actual = hashlib.sha256(data).hexdigest()
     if actual != found.sha256:
         raise WeightsMismatchError(f"weights file {found.file.name} has sha256 {actual[:16]}…, manifest says {found.sha256[:16]}…")
-    with np.load(found.file, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+    return ArchiveArrays(data)

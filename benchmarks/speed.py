@@ -12,7 +12,7 @@ Usage::
 
     python benchmarks/speed.py [DIR] [--images 4] [--repeats 5] [--rounds 3] [--size 768x512] [--quality 75]
                                [--configs aecodec-torch-1t,...,avif] [--baseline aecodec-torch-2t]
-                               [--out benchmarks/results]
+                               [--cli] [--out benchmarks/results]
 
 DIR defaults to ``../shared/data/val`` beside the repository; ``--images`` photos are picked
 evenly from its sorted listing. Each configuration runs in a fresh Python process, so its
@@ -24,6 +24,15 @@ and numpy's BLAS (the integer hyper-decoder) alike; Pillow's codecs run single-t
 caches), then ``--repeats`` times timed. The configurations run in turn, ``--rounds`` times
 over, and each one's timings are pooled over its rounds, so that a burst of load on the
 shared host slows every configuration a little rather than one of them a lot.
+
+``--cli`` also times the whole command, file to file: ``python -m aecodec compress
+photo.png -o photo.aec`` and ``python -m aecodec decompress photo.aec -o photo.decoded.png``
+(the first photo, default model, ``--quality``, 2 threads), each a fresh process, against
+the same two commands run warm in one process (``aecodec.cli.main``); each side runs once
+untimed first, and bytecode is compiled as an installed package has it. Per round each
+command runs ``--repeats`` times: the median milliseconds of each side, their ratio (what
+start-up costs), and the same in CPU time (user + system), which a loaded host inflates
+less than wall time.
 
 Writes ``speed.csv`` and ``speed.json`` to ``--out`` and prints Markdown tables (progress
 goes to stderr). Running it as a script puts this folder on ``sys.path``, which is how the
@@ -67,6 +76,8 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 PROFILE_PARTS = ("entropy_ms", "hyper_decoder_ms", "synthesis_ms", "rest_ms")
 DECODE_TARGET_MS = 250.0  # whole decode of a 768×512 photo, entropy decoding included
 ONNX_SPEEDUP_TARGET = 1.5  # onnxruntime over torch eager, whole decode, same threads
+CLI_THREADS = 2  # threads of the whole-command timing (issue 25's setting)
+CLI_RATIO_TARGET = 1.5  # whole command over the same command warm in-process
 
 
 @dataclass(frozen=True)
@@ -201,6 +212,89 @@ def _add_profile(samples: dict[str, list[float]], clock: dict[str, float], decod
     for part in ("entropy_ms", "hyper_decoder_ms", "synthesis_ms"):
         samples[part].append(1000 * clock[part])
     samples["rest_ms"].append(1000 * (decode_seconds - clock["entropy_ms"] - clock["synthesis_ms"]))
+
+
+def cli_arguments(scratch: Path, quality: int) -> dict[str, list[str]]:
+    """The ``aecodec`` arguments of the two timed commands, on the photo ``scratch/photo.png``.
+
+    Compress runs first: it writes the .aec file that decompress reads.
+    """
+    photo, coded, decoded = (scratch / name for name in ("photo.png", "photo.aec", "photo.decoded.png"))
+    return {
+        "compress": ["compress", str(photo), "-o", str(coded), "--quality", str(quality), "--force", "--quiet"],
+        "decompress": ["decompress", str(coded), "-o", str(decoded), "--force", "--quiet"],
+    }
+
+
+def _cli_environment(scratch: Path) -> dict[str, str]:
+    """The thread caps of :data:`CLI_THREADS`, this tree's aecodec first on the path, and
+    bytecode written to (and read from) a scratch cache, as an installed package has it
+    compiled: with ``PYTHONDONTWRITEBYTECODE`` set, every changed module would be compiled
+    again in every timed process."""
+    path = os.pathsep.join(filter(None, (str(_REPO_ROOT), os.environ.get("PYTHONPATH"))))
+    environment = {**_child_environment(CLI_THREADS), "PYTHONPATH": path, "PYTHONPYCACHEPREFIX": str(scratch / "pycache")}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environment
+
+
+def time_commands(arguments: dict[str, list[str]], scratch: Path, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU milliseconds of each command as a fresh ``python -m aecodec`` process,
+    after one untimed run of each (bytecode compiled, files in the page cache)."""
+    samples = {name: {"ms": [], "cpu_ms": []} for name in arguments}
+    for args in arguments.values():
+        subprocess.run([sys.executable, "-m", "aecodec", *args], check=True, env=_cli_environment(scratch))
+    for _ in range(repeats):
+        for name, args in arguments.items():
+            before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run([sys.executable, "-m", "aecodec", *args], check=True, env=_cli_environment(scratch))
+            finished, after = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            samples[name]["ms"].append(1000 * (finished - start))
+            samples[name]["cpu_ms"].append(1000 * (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
+    return samples
+
+
+def time_warm_commands(arguments: dict[str, list[str]], repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU milliseconds of each command run in this process by ``aecodec.cli.main``,
+    after one untimed run of each (imports, weights, sessions and first runs paid)."""
+    from aecodec.cli import main as aecodec_main
+
+    def run(args: list[str]) -> None:
+        aecodec_main(args, standalone_mode=False)
+
+    for args in arguments.values():
+        run(args)
+    samples = {name: {"ms": [], "cpu_ms": []} for name in arguments}
+    for _ in range(repeats):
+        for name, args in arguments.items():
+            cpu, start = time.process_time(), time.perf_counter()
+            run(args)
+            samples[name]["ms"].append(1000 * (time.perf_counter() - start))
+            samples[name]["cpu_ms"].append(1000 * (time.process_time() - cpu))
+    return samples
+
+
+def measure_cli(scratch: Path, repeats: int, quality: int) -> dict[str, dict[str, list[float]]]:
+    """Samples of every command, whole process (``ms``, ``cpu_ms``) and warm (``warm_ms``,
+    ``warm_cpu_ms``); the warm runs are in a fresh interpreter of this script, under the
+    same thread caps."""
+    arguments = cli_arguments(scratch, quality)
+    command = [sys.executable, str(Path(__file__).resolve()), "--cli-child", str(scratch), "--repeats", str(repeats), "--quality", str(quality)]
+    result = subprocess.run(command, capture_output=True, text=True, env=_cli_environment(scratch))
+    if result.returncode != 0:
+        raise RuntimeError(f"the warm CLI run failed:\n{result.stderr}")
+    warm = json.loads(result.stdout)
+    whole = time_commands(arguments, scratch, repeats)
+    return {name: {**whole[name], "warm_ms": warm[name]["ms"], "warm_cpu_ms": warm[name]["cpu_ms"]} for name in arguments}
+
+
+def cli_rows(samples: dict[str, dict[str, list[float]]]) -> list[dict]:
+    """One row per command: medians, and whole process over warm in wall and CPU time."""
+    rows = []
+    for name, measured in samples.items():
+        row = {"command": f"aecodec {name}", **{key: statistics.median(values) for key, values in measured.items()}}
+        row["ratio"], row["cpu_ratio"] = row["ms"] / row["warm_ms"], row["cpu_ms"] / row["warm_cpu_ms"]
+        rows.append(row)
+    return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -370,7 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quality", type=int, default=75, metavar="Q", help="quality of every codec (default: %(default)s)")
     parser.add_argument("--configs", type=parse_configs, default=list(CONFIGS), help=f"comma-separated (default: {','.join(CONFIGS)})")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="configuration the ratios are against (default: %(default)s)")
+    parser.add_argument("--cli", action="store_true", help="also time the whole aecodec compress and decompress commands against the same work warm")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output folder (default: %(default)s)")
+    parser.add_argument("--cli-child", type=Path, help=argparse.SUPPRESS)  # internal: the warm CLI runs, in this folder
     parser.add_argument("--child", choices=list(CONFIGS), help=argparse.SUPPRESS)  # internal: measure one configuration
     parser.add_argument("--images-file", type=Path, help=argparse.SUPPRESS)
     return parser
@@ -379,6 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _child_main(args: argparse.Namespace) -> int:
     images = np.load(args.images_file)
     print(json.dumps(measure(CONFIGS[args.child], images, args.repeats, args.quality)))
+    return 0
+
+
+def _cli_child_main(args: argparse.Namespace) -> int:
+    print(json.dumps(time_warm_commands(cli_arguments(args.cli_child, args.quality), args.repeats)))
     return 0
 
 
@@ -395,6 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return _child_main(args)
+    if args.cli_child:
+        return _cli_child_main(args)
     if min(args.images, args.repeats, args.rounds) < 1:
         parser.error("--images, --repeats and --rounds must be at least 1")
     if args.baseline not in args.configs:
@@ -413,11 +516,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         images_file = Path(scratch) / "images.npy"
         np.save(images_file, np.stack([fit(load_rgb(path), width, height) for path in paths]))
         measured: dict[str, dict] = {}
+        cli_samples: dict[str, dict[str, list[float]]] = {}
         for round_number in range(1, args.rounds + 1):
             for name in args.configs:
                 started = time.perf_counter()
                 measured[name] = pool(measured.get(name), run_config(CONFIGS[name], images_file, args.repeats, args.quality))
                 log(f"round {round_number}/{args.rounds}, {name}: {time.perf_counter() - started:.1f} s")
+            if args.cli:
+                if round_number == 1:
+                    Image.fromarray(np.load(images_file)[0]).save(Path(scratch) / "photo.png")
+                started = time.perf_counter()
+                for name, samples in measure_cli(Path(scratch), args.repeats, args.quality).items():
+                    cli_samples[name] = {key: cli_samples.get(name, {}).get(key, []) + values for key, values in samples.items()}
+                log(f"round {round_number}/{args.rounds}, cli: {time.perf_counter() - started:.1f} s")
         rows = [summarise(CONFIGS[name], measured[name]) for name in args.configs]
     add_ratios(rows, args.baseline)
     document = {
@@ -431,12 +542,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rounds": args.rounds,
             "quality": args.quality,
             "baseline": args.baseline,
+            "cli": args.cli,
             "configs": [asdict(CONFIGS[name]) for name in args.configs],
         },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), **_versions()},
         "results": rows,
         "targets": targets(rows),
     }
+    if args.cli:
+        document["cli"] = cli_rows(cli_samples)
+        document["targets"]["cli_ratio_limit"] = CLI_RATIO_TARGET
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / "speed.csv", rows)
     (args.out / "speed.json").write_text(json.dumps(document, indent=2) + "\n")
@@ -447,6 +562,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown(rows, ("config", "threads", "encode_ms", "decode_ms", "encode_speedup", "decode_speedup", "peak_rss_mb", "bpp", "psnr")))
     print("\n### aecodec decode profile (ms; the hyper-decoder is part of entropy decoding)\n")
     print(markdown([row for row in rows if row["codec"] == "aecodec"], ("config", "decode_ms", *PROFILE_PARTS)))
+    if args.cli:
+        print(f"\n### Whole command vs the same command warm in-process ({CLI_THREADS} threads; file to file; need ≤ {CLI_RATIO_TARGET}×)\n")
+        print(markdown(document["cli"], ("command", "ms", "warm_ms", "ratio", "cpu_ms", "warm_cpu_ms", "cpu_ratio")))
     print("\n" + target_summary(document["targets"]))
     return 0
 

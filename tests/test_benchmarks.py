@@ -158,6 +158,18 @@ def test_speed_benchmark_smoke_run_writes_csv_json_and_profile(tmp_path, capsys)
     assert "aecodec decode profile" in capsys.readouterr().out
 
 
+def test_speed_cli_rows_compare_the_whole_command_with_the_same_command_warm(tmp_path):
+    with loaded_script(SPEED_SCRIPT, "speed_benchmark", siblings=("rd", "rd_codecs", "rd_report")) as module:
+        arguments = module.cli_arguments(tmp_path, 75)
+        samples = {"decompress": {"ms": [300.0, 100.0, 200.0], "cpu_ms": [90.0], "warm_ms": [50.0, 40.0], "warm_cpu_ms": [30.0]}}
+        (row,) = module.cli_rows(samples)
+    compress, decompress = arguments["compress"], arguments["decompress"]
+    assert list(arguments) == ["compress", "decompress"]  # compress writes the file decompress reads
+    assert compress[compress.index("-o") + 1] == decompress[1] and "--force" in decompress
+    assert row["command"] == "aecodec decompress" and row["ms"] == 200.0 and row["warm_ms"] == 45.0
+    assert row["ratio"] == pytest.approx(200 / 45) and row["cpu_ratio"] == 3.0
+
+
 RESTORE_SCRIPT = BENCHMARKS / "restore.py"
 
 

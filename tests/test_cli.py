@@ -459,6 +459,36 @@ def test_version():
     assert "aecodec" in result.stdout and aecodec.__version__ in result.stdout
 
 
+def test_decompressing_a_file_loads_only_what_it_runs(aec_file, tmp_path):
+    """A command pays at start-up only for what it runs (issue 25): decoding one file on
+    onnxruntime imports neither torch, nor the package metadata (``--version`` reads it), nor
+    the worker pool of folder runs, nor every Pillow plugin; it inflates none of the weights
+    the graphs hold and never creates the analysis graphs' sessions."""
+    output = tmp_path / "out.png"
+    code = f"""
+import json, sys
+from aecodec.cli import main
+main(["decompress", {str(aec_file)!r}, "-o", {str(output)!r}, "--backend", "onnx", "--quiet"], standalone_mode=False)
+from aecodec import assembly, zoo
+model = zoo.default_model_id()
+unneeded = ("torch", "importlib.metadata", "concurrent.futures", "multiprocessing", "PIL.PdfImagePlugin", "aecodec.train.loop", "aecodec.onnx_build")
+print(json.dumps({{
+    "imported": [name for name in unneeded if name in sys.modules],
+    "sessions": sorted(assembly.load_codec(model, "onnx").transforms.created_sessions),
+    "inflated": sorted(zoo.load_arrays(model).inflated),
+}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["imported"] == []
+    assert loaded["sessions"] == sorted({"synthesis.onnx", "hyper_decoder.onnx", "context.onnx"})
+    floats = [name for name in loaded["inflated"] if name.startswith("float.") and not name.startswith("float.gain.")]
+    assert floats == [] and [name for name in loaded["inflated"] if name.endswith((".weight", ".bias"))] == []
+    assert "y_tables.pmf" in loaded["inflated"]
+    assert Image.open(output).size == (WIDTH, HEIGHT)
+
+
 @pytest.mark.parametrize("args", [["-h"], ["--help"], ["compress", "-h"], ["decompress", "--help"], ["info", "-h"]])
 def test_help(args):
     result = run(*args)

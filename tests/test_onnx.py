@@ -29,7 +29,7 @@ from aecodec.errors import InputError, WeightsMismatchError
 from aecodec.onnx_build.export import export_model
 from aecodec.runtime import onnx_backend, onnx_files
 from aecodec.runtime.onnx_backend import OnnxTransforms, inference_session
-from aecodec.weights_format import read_meta
+from aecodec.weights_format import FLOAT_PREFIX, ArchiveArrays, read_meta
 
 CARD_FIELDS = {
     "graph", "model_id", "weights_sha256", "opset", "purpose", "inputs", "outputs", "padding_multiple", "hyper_latent_grid", "host_before", "host_after",
@@ -221,6 +221,67 @@ def test_the_onnx_backend_runs_the_integer_networks_with_the_numpy_integers(mode
             assert np.array_equal(getattr(ours, field), getattr(reference, field)), field
     with pytest.raises(ValueError, match="outside the range"):
         onnx_codec.hyper(np.full((onnx_codec.hyper_channels, 1, 1), onnx_codec.hyper.input_max + 1))
+
+
+def _unread_arrays(model_id: str) -> ArchiveArrays:
+    """The model's weights file as a fresh mapping: nothing inflated yet (the zoo's cached one has been read)."""
+    return ArchiveArrays(zoo.entry(model_id).file.read_bytes())
+
+
+def _weights_held_by_graphs(names: frozenset[str]) -> set[str]:
+    """Of ``names``, the arrays the graphs hold: float tensors other than the gains, and the
+    integer networks' weights (their ``.limits`` are the exactness bounds the backend needs)."""
+    floats = {name for name in names if name.startswith(FLOAT_PREFIX) and not name.startswith(FLOAT_PREFIX + "gain.")}
+    return floats | {name for name in names if name.startswith(("h_s_int.", "context_int.")) and not name.endswith(".limits")}
+
+
+def test_the_onnx_backend_never_inflates_the_weights_its_graphs_hold(model_id):
+    """Building, encoding and decoding on onnxruntime read the gains, the tables and the
+    integer networks' bounds, never a tensor the graphs already hold (inflating those was
+    most of a command's loading); torch, which needs them, reads them."""
+    arrays = _unread_arrays(model_id)
+    codec = build_codec(arrays, "onnx", model_id)
+    assert codec.context is not None  # the default model has a context model: its graph runs too
+    image = _padded(50, 70, seed=2)
+    decoded = codec.reconstruct_rgb(codec.decode_symbols(codec.encode(codec.quantize(codec.analyze(image), 75.0))), 75.0, 50, 70)
+    assert decoded.shape == (50, 70, 3)
+    assert _weights_held_by_graphs(arrays.inflated) == set()
+    assert {"h_s_int.limits", "context_int.limits", "y_tables.pmf"} <= arrays.inflated
+    torch_arrays = _unread_arrays(model_id)
+    build_codec(torch_arrays, "torch", model_id)
+    assert _weights_held_by_graphs(torch_arrays.inflated) == _weights_held_by_graphs(frozenset(torch_arrays))
+
+
+def test_archive_arrays_inflate_each_array_once_and_equal_the_file(model_id):
+    path = zoo.entry(model_id).file
+    arrays = ArchiveArrays(path.read_bytes())
+    with np.load(path) as archive:
+        assert list(arrays) == archive.files and len(arrays) == len(archive.files)
+        name = archive.files[-1]
+        assert arrays[name] is arrays[name] and np.array_equal(arrays[name], archive[name])
+        assert arrays.inflated == {name} and "no such array" not in arrays
+        with pytest.raises(KeyError):
+            arrays["no such array"]
+        for key in archive.files:
+            assert np.array_equal(arrays[key], archive[key])
+    assert arrays.inflated == set(arrays)
+
+
+def test_onnx_sessions_are_created_only_for_the_graphs_that_run(model_id):
+    """Loading creates no session; decoding creates those of the graphs it runs and never the
+    analysis's, encoding those of its own graphs; a session is created once."""
+    codec = build_codec(_unread_arrays(model_id), "onnx", model_id)
+    transforms = codec.transforms
+    assert transforms.created_sessions == set()
+    coded = codec.encode(codec.quantize(codec.analyze(_padded(40, 60, seed=3)), 75.0))
+    assert transforms.created_sessions == {onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.HYPER_DECODER, onnx_files.CONTEXT}
+    decoder = build_codec(_unread_arrays(model_id), "onnx", model_id)
+    decoding = {onnx_files.SYNTHESIS, onnx_files.HYPER_DECODER, onnx_files.CONTEXT}
+    decoder.reconstruct_rgb(decoder.decode_symbols(coded), 75.0, 40, 60)
+    assert decoder.transforms.created_sessions == decoding
+    session = decoder.transforms._synthesis.session()
+    decoder.reconstruct_rgb(decoder.decode_symbols(coded), 75.0, 40, 60)
+    assert decoder.transforms._synthesis.session() is session
 
 
 @pytest.mark.parametrize("encoder, decoder", [("torch", "onnx"), ("onnx", "torch")])

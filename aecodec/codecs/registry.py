@@ -9,7 +9,8 @@ depends on one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -25,11 +26,45 @@ from aecodec.errors import WeightsMismatchError
 ARCHITECTURE = "mean-scale-hyperprior-vr"
 
 
+@dataclass(frozen=True)
+class StoredIntegerNetworks:
+    """A weights file's exact integer networks (h_s, and the context model when the codec
+    has one), read from its arrays only when asked for.
+
+    A runtime that computes the same integers from its own graphs needs only the networks'
+    exactness bounds, which the file stores apart from their weights; reading the weights
+    (and widening them to float64) is most of the work of building a codec, so it is done
+    only for the runtime that runs the numpy networks.
+
+    Attributes:
+        arrays: The weights file's arrays.
+        context: Whether the codec has a checkerboard context model.
+    """
+
+    arrays: Mapping[str, np.ndarray]
+    context: bool
+
+    @property
+    def hyper_input_max(self) -> int:
+        """Largest |ẑ| h_s is exact for."""
+        return IntegerHyperSynthesis.stored_input_max(self.arrays, "h_s_int")
+
+    @property
+    def context_input_max(self) -> float | None:
+        """Clip of the context model's inputs, or None without a context model."""
+        return IntegerCheckerboardContext.stored_input_max(self.arrays, "context_int") if self.context else None
+
+    def numpy_networks(self) -> tuple[IntegerHyperSynthesis, IntegerCheckerboardContext | None]:
+        """The numpy networks themselves, their weights read."""
+        context = IntegerCheckerboardContext.from_arrays(self.arrays, "context_int") if self.context else None
+        return IntegerHyperSynthesis.from_arrays(self.arrays, "h_s_int"), context
+
+
 class RuntimeTransforms(Transforms, Protocol):
     """The float transforms of a runtime, which may also run the exact integer networks."""
 
-    def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[HyperSynthesis, ContextModel | None]:
-        """The networks that compute the same integers as ``hyper`` and ``context``.
+    def integer_networks(self, stored: StoredIntegerNetworks) -> tuple[HyperSynthesis, ContextModel | None]:
+        """The networks that compute the same integers as ``stored``'s numpy networks.
 
         A runtime returns its own twins when it computes them faster than numpy (onnxruntime
         does, without numpy's spinning BLAS threads), or the numpy networks themselves.
@@ -37,15 +72,13 @@ class RuntimeTransforms(Transforms, Protocol):
         ...
 
 
-Builder = Callable[[dict, dict[str, np.ndarray], RuntimeTransforms], FrozenHyperprior]
+Builder = Callable[[dict, Mapping[str, np.ndarray], RuntimeTransforms], FrozenHyperprior]
 """(config of the weights file's metadata, its arrays, the chosen transforms) → the codec."""
 
 
-def _build_hyperprior(config: dict, arrays: dict[str, np.ndarray], transforms: RuntimeTransforms) -> FrozenHyperprior:
+def _build_hyperprior(config: dict, arrays: Mapping[str, np.ndarray], transforms: RuntimeTransforms) -> FrozenHyperprior:
     architecture = HyperpriorConfig(**config)
-    hyper = IntegerHyperSynthesis.from_arrays(arrays, "h_s_int")
-    context = IntegerCheckerboardContext.from_arrays(arrays, "context_int") if architecture.context_channels else None
-    hyper, context = transforms.integer_networks(hyper, context)
+    hyper, context = transforms.integer_networks(StoredIntegerNetworks(arrays, bool(architecture.context_channels)))
     return FrozenHyperprior(
         transforms=transforms,
         hyper=hyper,

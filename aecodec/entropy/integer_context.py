@@ -17,6 +17,7 @@ It is evaluated only at non-anchor positions, so a 5×5 convolution costs 12 tap
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,7 +135,12 @@ class IntegerCheckerboardContext:
         return layer_arrays(prefix, (self.input_max, self.activation_max), self.weights, self.biases)
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> IntegerCheckerboardContext:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str) -> IntegerCheckerboardContext:
         """Inverse of :meth:`to_arrays`."""
         weights, biases, (input_max, activation_max) = read_layers(arrays, prefix)
         return cls(weights, biases, float(input_max), float(activation_max))
+
+    @staticmethod
+    def stored_input_max(arrays: Mapping[str, np.ndarray], prefix: str) -> float:
+        """The ``input_max`` of the network :meth:`from_arrays` would read, without reading its weights."""
+        return float(np.asarray(arrays[f"{prefix}.limits"])[0])

@@ -21,6 +21,7 @@ Fixed-point conventions (``A = ACTIVATION_FRACTION_BITS``, ``W = WEIGHT_FRACTION
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,7 @@ def layer_arrays(prefix: str, limits: tuple[float, ...], weights: tuple[np.ndarr
     return arrays
 
 
-def read_layers(arrays: dict[str, np.ndarray], prefix: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], np.ndarray]:
+def read_layers(arrays: Mapping[str, np.ndarray], prefix: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], np.ndarray]:
     """Inverse of :func:`layer_arrays`: ``(weights, biases, limits)``, layers as float64."""
     layers = sum(1 for key in arrays if key.startswith(prefix + ".") and key.endswith(".weight"))
     weights = tuple(np.asarray(arrays[f"{prefix}.{i}.weight"], dtype=np.float64) for i in range(layers))
@@ -127,7 +128,12 @@ class IntegerHyperSynthesis:
         return layer_arrays(prefix, (self.activation_max, self.input_max), self.weights, self.biases)
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> IntegerHyperSynthesis:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str) -> IntegerHyperSynthesis:
         """Inverse of :meth:`to_arrays`."""
         weights, biases, (activation_max, input_max) = read_layers(arrays, prefix)
         return cls(weights, biases, float(activation_max), int(input_max))
+
+    @staticmethod
+    def stored_input_max(arrays: Mapping[str, np.ndarray], prefix: str) -> int:
+        """The ``input_max`` of the network :meth:`from_arrays` would read, without reading its weights."""
+        return int(np.asarray(arrays[f"{prefix}.limits"])[1])

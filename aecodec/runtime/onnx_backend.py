@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from aecodec.codecs.backend_interface import ContextModel, HyperSynthesis
+from aecodec.codecs.registry import StoredIntegerNetworks
 from aecodec.entropy.integer_hyper import check_exact_range
 from aecodec.errors import InputError
 from aecodec.runtime import onnx_files
@@ -73,6 +74,48 @@ def inference_session(path: Path, threads: int | None = None, arena: bool = True
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; warnings would leak into CLI output
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class LazySession:
+    """An onnxruntime session for one graph file, created when it first runs, and once.
+
+    A command runs only some of a model's graphs (decoding never runs the analysis, encoding
+    the synthesis only for a PSNR target), and creating a session reads and optimizes its
+    whole graph, so a codec holds one of these per graph and only those that run are ever
+    created. It stands in for the session where the backend uses one (``run``,
+    ``get_inputs``); creation is thread-safe. The folder was checked when the codec was
+    loaded, so a graph that onnxruntime cannot read fails on its first run instead.
+
+    Args:
+        path, threads, arena: As for :func:`inference_session`.
+    """
+
+    def __init__(self, path: Path, threads: int | None = None, arena: bool = True) -> None:
+        self.path = path
+        self._threads, self._arena = threads, arena
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def created(self) -> bool:
+        """Whether the session exists yet (it has run, or been asked for its inputs)."""
+        return self._session is not None
+
+    def session(self):
+        """The onnxruntime session, created on the first call."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = inference_session(self.path, self._threads, self._arena)
+        return self._session
+
+    def run(self, output_names, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """``InferenceSession.run``."""
+        return self.session().run(output_names, feed)
+
+    def get_inputs(self):
+        """``InferenceSession.get_inputs``."""
+        return self.session().get_inputs()
 
 
 def backbone_features(session, image: np.ndarray, names: tuple[str, ...] = (onnx_files.BACKBONE_OUTPUTS[-1],)) -> list[np.ndarray]:
@@ -145,7 +188,8 @@ class OnnxTransforms:
 
     The folder is trusted as given: whoever picks it checks first that it was exported from
     the installed weights (:func:`aecodec.runtime.onnx_files.staleness`, which
-    :mod:`aecodec.assembly` runs once per load).
+    :mod:`aecodec.assembly` runs once per load). Each graph's session is created when the
+    graph first runs (:class:`LazySession`), so a decoder never creates the analysis's.
 
     Args:
         folder: The model's graph folder.
@@ -162,16 +206,22 @@ class OnnxTransforms:
         # h_a runs once over the whole latent, not in tiles: an arena would keep its
         # activations, the size of several latents, for the rest of the process.
         without_arena = (onnx_files.HYPER_DECODER, onnx_files.CONTEXT, onnx_files.HYPER_ANALYSIS)
-        sessions = {graph: inference_session(folder / graph, threads, arena=graph not in without_arena) for graph in graphs}
+        self._sessions = {graph: LazySession(folder / graph, threads, arena=graph not in without_arena) for graph in graphs}
         self._analysis, self._hyper_analysis, self._synthesis = (
-            sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS)
+            self._sessions[graph] for graph in (onnx_files.ANALYSIS, onnx_files.HYPER_ANALYSIS, onnx_files.SYNTHESIS)
         )
-        self._hyper_decoder, self._context = sessions[onnx_files.HYPER_DECODER], sessions.get(onnx_files.CONTEXT)
+        self._hyper_decoder, self._context = self._sessions[onnx_files.HYPER_DECODER], self._sessions.get(onnx_files.CONTEXT)
 
-    def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[OnnxHyperSynthesis, OnnxCheckerboardContext | None]:
-        """The numpy integer networks' onnxruntime twins (their exactness bounds carried over)."""
-        onnx_context = OnnxCheckerboardContext(self._context, context.input_max) if context is not None else None
-        return OnnxHyperSynthesis(self._hyper_decoder, hyper.input_max), onnx_context
+    @property
+    def created_sessions(self) -> frozenset[str]:
+        """The graphs whose sessions exist so far: those that have run (see :class:`LazySession`)."""
+        return frozenset(graph for graph, session in self._sessions.items() if session.created)
+
+    def integer_networks(self, stored: StoredIntegerNetworks) -> tuple[OnnxHyperSynthesis, OnnxCheckerboardContext | None]:
+        """The numpy integer networks' onnxruntime twins, with their exactness bounds; the
+        numpy networks' weights are never read (the graphs hold them)."""
+        onnx_context = OnnxCheckerboardContext(self._context, stored.context_input_max) if stored.context else None
+        return OnnxHyperSynthesis(self._hyper_decoder, stored.hyper_input_max), onnx_context
 
     def analysis(self, x: np.ndarray) -> np.ndarray:
         """Latent y (M, H/16, W/16) of an image x (3, H, W) in [0, 1], H and W multiples of 16."""
@@ -201,15 +251,14 @@ class OnnxHead:
     name = "onnx"
 
     def __init__(self, head_folder: Path, backbone_folder: Path, threads: int | None = None) -> None:
-        self._backbone = inference_session(backbone_folder / onnx_files.ANALYSIS, threads)
-        self._session = inference_session(head_folder / onnx_files.HEAD, threads)
-        self._inputs = [node.name for node in self._session.get_inputs()]
+        self._backbone = LazySession(backbone_folder / onnx_files.ANALYSIS, threads)
+        self._session = LazySession(head_folder / onnx_files.HEAD, threads)
 
     def __call__(self, image: np.ndarray, noise_level: float | None) -> np.ndarray:
         """Head output for one (3, H, W) image in [0, 1]; see :class:`TorchHead`."""
         features = backbone_features(self._backbone, image, onnx_files.BACKBONE_OUTPUTS)
         feed = {"image": np.ascontiguousarray(image, dtype=np.float32)[None], **dict(zip(onnx_files.BACKBONE_OUTPUTS, features))}
-        if "noise_level" in self._inputs:
+        if "noise_level" in (node.name for node in self._session.get_inputs()):
             feed["noise_level"] = np.full((1, 1, 1, 1), noise_level, dtype=np.float32)
         (output,) = self._session.run(None, feed)
         return output[0]

@@ -15,6 +15,7 @@ from aecodec.codecs.backend_interface import ContextModel, HyperSynthesis
 from aecodec.codecs.config import HyperpriorConfig
 from aecodec.codecs.freeze import float_state_dict
 from aecodec.codecs.hyperprior import MeanScaleHyperprior
+from aecodec.codecs.registry import StoredIntegerNetworks
 from aecodec.layers import flush_subnormal_gammas
 
 
@@ -33,9 +34,9 @@ class TorchTransforms:
         self.model.load_state_dict(float_state_dict(arrays))
         flush_subnormal_gammas(self.model)
 
-    def integer_networks(self, hyper: HyperSynthesis, context: ContextModel | None) -> tuple[HyperSynthesis, ContextModel | None]:
-        """The exact integer networks, unchanged: torch runs only the float transforms, numpy the integers."""
-        return hyper, context
+    def integer_networks(self, stored: StoredIntegerNetworks) -> tuple[HyperSynthesis, ContextModel | None]:
+        """The numpy integer networks themselves: torch runs only the float transforms, numpy the integers."""
+        return stored.numpy_networks()
 
     @torch.no_grad()
     def analysis(self, x: np.ndarray) -> np.ndarray:
