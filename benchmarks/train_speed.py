@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from aecodec.codecs.freeze import float_state_dict
@@ -37,6 +37,7 @@ from aecodec.codecs.objective import rate_distortion
 from aecodec.train.config import TrainConfig
 from aecodec.train.loop import initialize_from
 from aecodec.train.machine import machine_kind
+from aecodec.train.parallel import Team, join
 
 
 def _median_step(loss_of_step, parameters, bf16: bool, steps: int, after_backward=lambda: None) -> float:
@@ -78,26 +79,36 @@ def seconds_per_step(config: TrainConfig, bf16: bool, threads: int, flush_denorm
     return _median_step(_codec_step(model, config.batch, config.crop), model.parameters(), bf16, steps)
 
 
-def _data_parallel_worker(rank: int, world: int, config: TrainConfig, bf16: bool, steps: int, results) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29517")
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
+def _data_parallel_step(team: Team, config: TrainConfig, bf16: bool, steps: int) -> float:
     torch.manual_seed(0)
     model = recipe_model(config)
-    parallel = torch.nn.parallel.DistributedDataParallel(model)
-    x = torch.rand(config.batch // world, 3, config.crop, config.crop).contiguous(memory_format=torch.channels_last)
-    t = torch.rand(config.batch // world) * (config.model.knots - 1)
-    seconds = _median_step(lambda: rate_distortion(parallel(x, t), x, torch.full((len(t),), 0.01))[0], model.parameters(), bf16, steps)
-    if rank == 0:
+    parallel = team.wrap(model)
+    x = torch.rand(team.share(config.batch), 3, config.crop, config.crop).contiguous(memory_format=torch.channels_last)
+    t = torch.rand(len(x)) * (config.model.knots - 1)
+    return _median_step(lambda: rate_distortion(parallel(x, t), x, torch.full((len(t),), 0.01))[0], model.parameters(), bf16, steps)
+
+
+def _data_parallel_worker(rank: int, world: int, port: int, config: TrainConfig, bf16: bool, steps: int, results) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    team = join()
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    seconds = _data_parallel_step(team, config, bf16, steps)
+    if team.leads:
         results.put(seconds)
-    dist.destroy_process_group()
+    team.leave()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def data_parallel_seconds_per_step(config: TrainConfig, bf16: bool, steps: int, world: int = 2) -> float:
     """Median seconds of one step of the recipe's batch split over ``world`` one-thread processes."""
     results = mp.get_context("spawn").SimpleQueue()
-    mp.spawn(_data_parallel_worker, args=(world, config, bf16, steps, results), nprocs=world)
+    mp.spawn(_data_parallel_worker, args=(world, _free_port(), config, bf16, steps, results), nprocs=world)
     return results.get()
 
 

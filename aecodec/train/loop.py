@@ -342,5 +342,6 @@ def train(config: TrainConfig, run_dir: str | Path, log=print, device: str = "cp
         if time.monotonic() - last_save > 60 * config.checkpoint_minutes or step == config.steps:
             save()
             last_save = time.monotonic()
+    del net
     team.leave()
     return checkpoint_path
