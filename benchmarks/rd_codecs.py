@@ -196,8 +196,10 @@ class AecodecCodec(Codec):
     def __init__(self, qualities: Sequence[int] | None = None) -> None:
         super().__init__(qualities)
         import aecodec  # imported here so the classical codecs run without aecodec's weights
+        from aecodec.zoo import default_model_id
 
         self._api = aecodec
+        self.description = f"{self.description}; model {default_model_id()}"  # which weights made the numbers
 
     def encode(self, image: Image.Image, quality: int) -> bytes:
         return self._api.compress(image, quality=quality, refine_steps=self.refine_steps)

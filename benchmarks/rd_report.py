@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from aecodec.metrics import bd_rate
+from aecodec.processor import cpu_kind
 
 if TYPE_CHECKING:
     from rd_codecs import Codec
@@ -287,6 +288,7 @@ def results_document(
         )
     return {
         "dataset": dataset,
+        "cpu": cpu_kind(),  # the times are this CPU's
         "images": list(image_names),
         "codecs": entries,
         "bd_rate": {

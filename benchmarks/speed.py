@@ -69,6 +69,7 @@ from rd import list_images, load_rgb  # noqa: E402
 from rd_codecs import CODECS  # noqa: E402
 
 from aecodec.metrics import bpp, psnr  # noqa: E402
+from aecodec.processor import cpu_kind  # noqa: E402
 from aecodec.runtime.onnx_backend import THREADS_VARIABLE  # noqa: E402
 
 DEFAULT_FOLDER = _REPO_ROOT.parent / "shared" / "data" / "val"
@@ -541,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cli": args.cli,
             "configs": [asdict(CONFIGS[name]) for name in args.configs],
         },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), **_versions()},
+        "machine": {"cpu": cpu_kind(), "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), **_versions()},
         "results": rows,
         "targets": targets(rows),
     }

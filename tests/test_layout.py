@@ -21,7 +21,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "aecodec"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("aecodec.errors", "aecodec.files", "aecodec.weights_format", "aecodec.metrics", "aecodec.heatmap", "aecodec.imageio")),
+    ("foundation", ("aecodec.errors", "aecodec.processor", "aecodec.files", "aecodec.weights_format", "aecodec.metrics", "aecodec.heatmap", "aecodec.imageio")),
     ("primitives", ("aecodec.layers.*", "aecodec.entropy.*", "aecodec.bitstream.*")),
     ("transforms", ("aecodec.transforms.*",)),
     ("models", ("aecodec.codecs.*", "aecodec.heads.*")),

@@ -8,13 +8,11 @@ takes bf16 exactly where the hardware has it.
 
 from __future__ import annotations
 
-import platform
-from pathlib import Path
-
 import torch
 
 from aecodec.codecs.refine import native_bf16
 from aecodec.errors import InputError
+from aecodec.processor import cpu_kind
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -66,20 +64,9 @@ def flush_subnormals() -> None:
 def machine_kind(device: torch.device) -> str:
     """A short name of the processor that does the work, the key of a run's hours.
 
-    For a CPU: its model name and whether it has AVX-512 and native bf16, which decide the
-    speed of a step. For a GPU: its name.
+    For a CPU: :func:`aecodec.processor.cpu_kind` (the speed of a step depends on its vector
+    instructions). For a GPU: its name.
     """
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    model, flags = platform.processor() or platform.machine(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    vector = "avx512_bf16" if "avx512_bf16" in flags else "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "no-avx2"
-    return f"{model} ({vector})"
+    return cpu_kind()
