@@ -81,6 +81,19 @@ def node_executable() -> str:
     return node
 
 
+def npm_installed(folder: Path, package: str) -> Path:
+    """``folder`` (a package.json with its package-lock.json) with its locked packages installed.
+
+    Runs ``npm ci`` once, when ``package`` is missing from its node_modules, so a clean clone
+    (and CI) installs exactly the locked versions and later runs reuse them. Fails, never
+    skips, without Node.js and npm: the JavaScript must be tested wherever the suite runs.
+    """
+    assert shutil.which("node") and shutil.which("npm"), f"Node.js and npm are needed for the packages of {folder}"
+    if not (folder / "node_modules" / package).is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=True, capture_output=True, timeout=600)
+    return folder
+
+
 def encode(value: Any) -> Any:
     """A Python value as the runner's JSON: bytes and numpy arrays tagged, tuples as lists."""
     if isinstance(value, (bytes, bytearray, memoryview)):

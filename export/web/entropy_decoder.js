@@ -13,6 +13,12 @@
  * of the context model are Python's too: both networks are exact integer arithmetic, so
  * tiling cannot change a value, but the same tiles keep every intermediate array the size
  * Python bounds it to.
+ *
+ * The two networks are either integer_networks.js (built from weight arrays; synchronous)
+ * or objects with the same `run` / `refine` that answer with a promise, such as
+ * onnx_networks.js's sessions on the exported graphs. The decoding is written once, as
+ * generators that yield each network call; `decodeSymbols` runs them at once, and
+ * `decodeSymbolsAsync` awaits every call.
  */
 
 import { crc32 } from "./container.js";
@@ -39,12 +45,17 @@ const STREAM_NAMES = new Set(["z", "y", "z.escape", "y.escape"]);
 const UNIT = 2 ** ACTIVATION_FRACTION_BITS;
 
 /**
- * The integer parts of a model, as its weights file holds them.
+ * The integer parts of a model: its tables, and its networks as weight arrays or as
+ * ready networks.
  *
  * @typedef {{pmf: ArrayLike<number>, offsets: ArrayLike<number>, minima: ArrayLike<number>}} Tables
+ * @typedef {{inputMax: number, run: Function}} HyperNetwork IntegerHyperSynthesis's
+ *   `inputMax` and `run`, whose result may come as a promise.
+ * @typedef {{inputMax: number, refine: Function}} ContextNetwork IntegerCheckerboardContext's
+ *   `inputMax` and `refine`, whose result may come as a promise.
  * @typedef {{hyperChannels: number, latentChannels: number, zTables: Tables, yTables: Tables,
- *   hyper: {layers: object[], activationMax: number, inputMax: number},
- *   context: {layers: object[], inputMax: number, activationMax: number} | null}} EntropyModel
+ *   hyper: {layers: object[], activationMax: number, inputMax: number} | HyperNetwork,
+ *   context: {layers: object[], inputMax: number, activationMax: number} | ContextNetwork | null}} EntropyModel
  *   `layers` as integer_networks.js takes them (`h_s_int.*`, `context_int.*`); `context`
  *   null for a model that codes y in one pass.
  */
@@ -65,8 +76,9 @@ export class EntropyDecoder {
     this.zDecoder = new TableDecoder(model.zTables);
     this.yDecoder = new TableDecoder(model.yTables);
     const { hyper, context } = model;
-    this.hyper = new IntegerHyperSynthesis(hyper.layers, hyper.activationMax, hyper.inputMax);
-    this.context = context ? new IntegerCheckerboardContext(context.layers, context.inputMax, context.activationMax) : null;
+    this.hyper = hyper.layers ? new IntegerHyperSynthesis(hyper.layers, hyper.activationMax, hyper.inputMax) : hyper;
+    this.context = !context ? null
+      : context.layers ? new IntegerCheckerboardContext(context.layers, context.inputMax, context.activationMax) : context;
   }
 
   /** Shapes of the "y" and "z" streams of an image of `height` × `width` pixels (latent_shapes). */
@@ -96,7 +108,7 @@ export class EntropyDecoder {
   }
 
   /**
-   * Decodes the streams of a container (decode_symbols).
+   * Decodes the streams of a container (decode_symbols), with networks that answer at once.
    *
    * @param {{name: string, shape: number[], payload: Uint8Array}[]} streams As container.js reads them.
    * @param {number} symbolCrc The container's symbol CRC.
@@ -105,8 +117,23 @@ export class EntropyDecoder {
    *   have produced.
    * @throws {DesyncError} Escape values out of range, a stream invalid for its tables, too
    *   many or too few escapes, or symbols that do not match the CRC.
+   * @throws {TypeError} The model's networks answer with promises (use decodeSymbolsAsync).
    */
   decodeSymbols(streams, symbolCrc) {
+    return runNow(this.decodeSteps(streams, symbolCrc));
+  }
+
+  /**
+   * decodeSymbols for networks whose results may come as promises (onnxruntime sessions).
+   *
+   * @returns {Promise<DecodedSymbols>} Rejected with decodeSymbols's errors.
+   */
+  decodeSymbolsAsync(streams, symbolCrc) {
+    return runAwaiting(this.decodeSteps(streams, symbolCrc));
+  }
+
+  /** The steps of decodeSymbols: a generator yielding each network call as a thunk. */
+  *decodeSteps(streams, symbolCrc) {
     const { zShape, zBytes, zEscapes, yShape, yBytes, yEscapes } = unpack(streams);
     if (zShape.length !== 3 || zShape[0] !== this.hyperChannels) {
       throw new FormatError(`hyper-latent shape ${pyTuple(zShape)} does not fit this model`);
@@ -121,8 +148,8 @@ export class EntropyDecoder {
     const plane = zShape[1] * zShape[2];
     for (let i = 0; i < zTableIndex.length; i++) zTableIndex[i] = Math.floor(i / plane);
     const zHat = this.zDecoder.decode(zBytes, zTableIndex, zEscapes);
-    const parameters = this.entropyParameters(zHat, zShape, yShape);
-    const ySymbols = this.decodeY(yBytes, yEscapes, parameters, yShape);
+    const parameters = yield* this.entropyParameterSteps(zHat, zShape, yShape);
+    const ySymbols = yield* this.decodeYSteps(yBytes, yEscapes, parameters, yShape);
     if (symbolCrc32(zHat, ySymbols) !== symbolCrc) {
       throw new DesyncError("decoded symbols do not match the stored CRC (entropy decoder desync)");
     }
@@ -131,9 +158,15 @@ export class EntropyDecoder {
 
   /**
    * Mean, table index and (with a context model) clipped fixed-point log-scale of every
-   * latent element, cropped from h_s's ×4 grid to y (_entropy_parameters).
+   * latent element, cropped from h_s's ×4 grid to y (_entropy_parameters); networks that
+   * answer at once.
    */
   entropyParameters(zHat, zShape, yShape) {
+    return runNow(this.entropyParameterSteps(zHat, zShape, yShape));
+  }
+
+  /** The steps of entropyParameters (see decodeSteps). */
+  *entropyParameterSteps(zHat, zShape, yShape) {
     const [channels, zHeight, zWidth] = zShape;
     const [latents, height, width] = yShape;
     const size = latents * height * width;
@@ -151,7 +184,7 @@ export class EntropyDecoder {
             for (let x = cols.readStart; x < cols.readEnd; x++) tile[i++] = zHat[(c * zHeight + y) * zWidth + x];
           }
         }
-        const out = this.hyper.run(tile, channels, tileHeight, tileWidth);
+        const out = yield () => this.hyper.run(tile, channels, tileHeight, tileWidth);
         // The kept part of the tile's ×4 output; the last tiles hang over y's edge.
         const top = 4 * rows.keepStart;
         const bottom = Math.min(4 * rows.keepEnd, height);
@@ -176,14 +209,14 @@ export class EntropyDecoder {
   }
 
   /** The "y" symbols; refines `mean` and `bins` of the non-anchors with a context model (_decode_y). */
-  decodeY(data, escapes, parameters, yShape) {
+  *decodeYSteps(data, escapes, parameters, yShape) {
     const { mean, bins, logScale } = parameters;
     if (!this.context) return this.yDecoder.decode(data, bins, escapes);
     const decoder = this.yDecoder.decoder(data, escapes);
     const ySymbols = new Int32Array(bins.length);
     const [anchors, others] = checkerboard(yShape);
     scatter(ySymbols, anchors, decoder.decode(gather(bins, anchors)));
-    this.refineNonAnchors(ySymbols, mean, bins, logScale, yShape);
+    yield* this.refineSteps(ySymbols, mean, bins, logScale, yShape);
     scatter(ySymbols, others, decoder.decode(gather(bins, others)));
     decoder.finish();
     return ySymbols;
@@ -192,9 +225,14 @@ export class EntropyDecoder {
   /**
    * Overwrites `mean` and `bins` with the context model's, block by block, each block read
    * with the context window's margin (_refine_non_anchors); reads only the anchors of
-   * `ySymbols` and `mean`.
+   * `ySymbols` and `mean`; networks that answer at once.
    */
   refineNonAnchors(ySymbols, mean, bins, logScale, yShape) {
+    runNow(this.refineSteps(ySymbols, mean, bins, logScale, yShape));
+  }
+
+  /** The steps of refineNonAnchors (see decodeSteps). */
+  *refineSteps(ySymbols, mean, bins, logScale, yShape) {
     const [latents, height, width] = yShape;
     for (const rows of spans(height, CONTEXT_TILE, CONTEXT_MARGIN)) {
       for (const cols of spans(width, CONTEXT_TILE, CONTEXT_MARGIN)) {
@@ -218,7 +256,7 @@ export class EntropyDecoder {
           }
         }
         const rowStart = rows.keepStart - rows.readStart;
-        const refined = this.context.refine(
+        const refined = yield () => this.context.refine(
           yHat, blockMean, blockLogScale, latents, windowHeight, windowWidth, rowStart, rowStart + blockRows);
         for (let m = 0; m < latents; m++) {
           for (let y = rows.keepStart; y < rows.keepEnd; y++) {
@@ -255,6 +293,31 @@ export function spans(length, tile, margin) {
 /** Fixed-point log-scale (2^-8 nats) → y table index, exactly (tables.py scale_bin). */
 export function scaleBin(logScaleFixed) {
   return clip(Math.floor((logScaleFixed - SCALE_LOG_MIN) / SCALE_BIN_STEP), 0, SCALE_BIN_COUNT - 1);
+}
+
+/**
+ * Runs decoding steps (a generator yielding network calls as thunks) to their result,
+ * giving each call's value straight back.
+ *
+ * @throws {TypeError} A network answered with a promise.
+ */
+function runNow(steps) {
+  let step = steps.next();
+  while (!step.done) {
+    const value = step.value();
+    if (typeof value?.then === "function") {
+      throw new TypeError("this model's networks answer asynchronously: call decodeSymbolsAsync");
+    }
+    step = steps.next(value);
+  }
+  return step.value;
+}
+
+/** runNow for networks that may answer with promises: awaits every call. */
+async function runAwaiting(steps) {
+  let step = steps.next();
+  while (!step.done) step = steps.next(await step.value());
+  return step.value;
 }
 
 /** The streams by role, with the escape values unpacked (streams.py unpack). */
