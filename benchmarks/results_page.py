@@ -320,8 +320,8 @@ def render(results: Path = RESULTS) -> str:
         documents = [{"file": path.name, **json.loads(path.read_text())} for path in paths]
         lines += [f"## {section.title}", "", f"`{section.command(documents)}` wrote {', '.join(f'`results/{p.name}`' for p in paths)}.", ""]
         lines += [section.note, ""] if section.note else []
-        for document in documents:
-            lines += [document["notes"], ""] if "notes" in document else []
+        for note in dict.fromkeys(document["notes"] for document in documents if "notes" in document):  # each distinct note once
+            lines += [note, ""]
         for table in section.tables(documents):
             lines += markdown_table(table)
         if section.picture and (results / section.picture).is_file():
