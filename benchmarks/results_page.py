@@ -292,6 +292,13 @@ SECTIONS = (
         campaign_tables,
         note="Each checkpoint's EMA weights released into a scratch weights folder as its default model (benchmarks/TRAINING.md, the v8 campaign).",
     ),
+    Section(
+        "Codec training campaign: checkpoints on Kodak",
+        "rd-kodak-hyperprior-v8*.json",
+        fixed("AECODEC_WEIGHTS_DIR=SCRATCH python benchmarks/rd.py ../shared/data/kodak --codecs aecodec,jpeg,webp,avif"),
+        campaign_tables,
+        note="Reported only: checkpoints are chosen on the validation photos, never on Kodak.",
+    ),
     Section("Capacity at quality 100", "capacity-*.json", fixed("python benchmarks/capacity.py --model ID"), capacity_tables),
     Section("Predicted rate curves", "latent-priors-*.json", fixed("python benchmarks/latent_priors.py --write-manifest"), latent_prior_tables),
     Section("Equal file size crops", "figures.json", fixed("python benchmarks/figures.py"), figure_tables, "crops-equal-size.png"),
