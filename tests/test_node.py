@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from contextlib import nullcontext
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights, loaded_script
+from web_support import npm_installed
 
 from aecodec import restoration, zoo
 from aecodec.assembly import load_head
@@ -25,10 +25,7 @@ NODE_DIR = REPO / "export" / "node"
 @pytest.fixture(scope="module")
 def node_ready() -> Path:
     """export/node with its locked packages installed (``npm ci`` once, if missing)."""
-    assert shutil.which("node") and shutil.which("npm"), "Node.js and npm are needed for the embedding examples"
-    if not (NODE_DIR / "node_modules" / "onnxruntime-node").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, capture_output=True, timeout=600)
-    return NODE_DIR
+    return npm_installed(NODE_DIR, "onnxruntime-node")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_photo
 from tests_support import CONTEXT_MODEL_ID, ONE_PASS_MODEL_ID, installed_weights
-from web_support import WEB_DIR, adapter_module, npm_installed, python_outcome, run_node
+from web_support import ONNX_ADAPTER, WEB_DIR, adapter_module, npm_installed, python_outcome, run_node
 
 import aecodec
 from aecodec import assembly, zoo
@@ -31,27 +31,9 @@ from aecodec.transforms.geometry import STRIDE
 
 GOLDEN = Path(__file__).resolve().parent / "expected" / "sample-crop-q50-hyperprior-v7.aec"
 
-ADAPTER = """
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+ADAPTER = ONNX_ADAPTER + """
 import { decodeAec } from "WEB/decoder.js";
-import { EXPORT_RECORD, loadModel, modelFileNames } from "WEB/model.js";
-
-const ort = createRequire("WEB/package.json")("onnxruntime-web");
-ort.env.wasm.numThreads = 1; // the test machine's cores are busy
-
-function exportFiles(folder) {
-  const record = JSON.parse(readFileSync(`${folder}/${EXPORT_RECORD}`, "utf8"));
-  return new Map(modelFileNames(record).map((name) => [name, new Uint8Array(readFileSync(`${folder}/${name}`))]));
-}
-
-async function outcome(run) {
-  try {
-    return { value: await run() };
-  } catch (error) {
-    return { error: [error.name, error.message] };
-  }
-}
+import { loadModel } from "WEB/model.js";
 
 export async function decodeFiles(batches) {
   const outcomes = [];

@@ -55,6 +55,19 @@ function outcome(run) {
   }
 }
 
+// outcome() of an asynchronous call, one after another.
+async function settledInTurn(runs) {
+  const outcomes = [];
+  for (const run of runs) {
+    try {
+      outcomes.push({ value: await run() });
+    } catch (error) {
+      outcomes.push({ error: [error.name, error.message] });
+    }
+  }
+  return outcomes;
+}
+
 export function encodeEach(cases) {
   return cases.map(([pmf, symbols]) => outcome(() => {
     const cdf = quantizedCdf(pmf);
@@ -124,7 +137,7 @@ function modelFor(withContext) {
 // y_g that must be Python's bit for bit), the entropy encoder, the container writer.
 export async function encodeImages(card, images, withContext) {
   const decoder = new EntropyDecoder(modelFor(withContext));
-  const encoder = new EntropyEncoder(modelFor(withContext));
+  const encoder = new EntropyEncoder(decoder);
   const results = [];
   for (const { latent, shape, quality, gained, z, header } of images) {
     const hyperAnalysis = (input, inputShape) => {
@@ -142,23 +155,17 @@ export async function encodeImages(card, images, withContext) {
 }
 
 // Only refusals: the stand-in decoder has what quantize reads before h_s, nothing more.
-export async function quantizeRefusals(card, cases) {
+export function quantizeRefusals(card, cases) {
   const entropy = { hyperChannels: 96 };
-  const outcomes = [];
-  for (const [latent, shape, zLength] of cases) {
-    try {
-      await quantize(latent, shape, 50, card, () => new Float32Array(zLength), entropy);
-      outcomes.push({ value: "quantized" });
-    } catch (error) {
-      outcomes.push({ error: [error.name, error.message] });
-    }
-  }
-  return outcomes;
+  return settledInTurn(cases.map(([latent, shape, zLength]) => async () => {
+    await quantize(latent, shape, 50, card, () => new Float32Array(zLength), entropy);
+    return "quantized";
+  }));
 }
 
 export function encodeSymbolsEach(cases) {
-  const encoder = new EntropyEncoder(modelFor(true));
-  return cases.map(([zHat, zShape, ySymbols, yShape]) => outcome(() => encoder.encodeSymbols(zHat, zShape, ySymbols, yShape)));
+  const encoder = new EntropyEncoder(new EntropyDecoder(modelFor(true)));
+  return settledInTurn(cases.map(([zHat, zShape, ySymbols, yShape]) => () => encoder.encodeSymbols(zHat, zShape, ySymbols, yShape)));
 }
 """
 

@@ -74,6 +74,35 @@ process.stdout.write(JSON.stringify(outcomes));
 """
 
 
+# The head of a test's adapter module (see adapter_module) that runs export/web on
+# onnxruntime-web from an `aecodec export` folder: the runtime on one thread (the test
+# machine's cores are busy), the folder's files as model.js takes them (the page fetches the
+# same names), and an asynchronous call's outcome in run_node's shape.
+ONNX_ADAPTER = r"""
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { EXPORT_RECORD, modelFileNames } from "WEB/model.js";
+
+const ort = createRequire("WEB/package.json")("onnxruntime-web");
+ort.env.wasm.numThreads = 1;
+
+// The files model.js names for the folder, and those `moreNames(record)` names.
+function exportFiles(folder, moreNames = () => []) {
+  const record = JSON.parse(readFileSync(`${folder}/${EXPORT_RECORD}`, "utf8"));
+  const names = new Set([...modelFileNames(record), ...moreNames(record)]);
+  return new Map([...names].map((name) => [name, new Uint8Array(readFileSync(`${folder}/${name}`))]));
+}
+
+async function outcome(run) {
+  try {
+    return { value: await run() };
+  } catch (error) {
+    return { error: [error.name, error.message] };
+  }
+}
+"""
+
+
 def node_executable() -> str:
     """Path of ``node``; fails (never skips) the calling test when Node.js is missing."""
     node = shutil.which("node")

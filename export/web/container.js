@@ -10,43 +10,16 @@
  * views into the input (`subarray`), not copies.
  */
 
+import {
+  AEND, BITS, CHUNK_OVERHEAD, CHUNK_PREFIX, FORMAT_MAJOR, FORMAT_MINOR, HEAD, MAX_CHUNK_LENGTH, MAX_CHUNKS, MAX_NDIM,
+  MAX_QUALITY_HUNDREDTHS, MIN_QUALITY_HUNDREDTHS, MODE, MODEL_ID, SCRC, SIDE_CHUNKS, SIGNATURE, SINGLETONS, STREAM_NAME,
+  WEIGHTS_PREFIX_LEN, shapeProblem, sizeProblem, textProblem,
+} from "./container_spec.js";
 import { ChecksumError, FormatError, UnsupportedVersionError } from "./errors.js";
+import { pyRepr } from "./pythonic.js";
 
-export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 0;
-export const SIGNATURE = Uint8Array.of(0x8b, 0x41, 0x45, 0x43, 0x0d, 0x0a, 0x1a, 0x0a);
-
-const HEAD = "HEAD";
-const BITS = "BITS";
-const SCRC = "SCRC";
-const ALPH = "ALPH";
-const ICCP = "iCCP";
-const EXIF = "eXIf";
-const TRGT = "tRGT";
-const AEND = "AEND";
-const SINGLETONS = new Set([HEAD, SCRC, ALPH, ICCP, EXIF, TRGT, AEND]);
-const BLOB_FIELDS = new Map([[ALPH, "alpha"], [ICCP, "iccProfile"], [EXIF, "exif"], [TRGT, "rateTarget"]]);
-
-const CHUNK_PREFIX = 8;
-const CHUNK_OVERHEAD = 12;
-const WEIGHTS_PREFIX_LEN = 8;
-const MAX_CHUNK_LENGTH = 2 ** 31;
-const MAX_CHUNKS = 4096;
-const MAX_SIDE = 65535;
-const MAX_PIXELS = 2 ** 28;
-const MAX_NDIM = 4;
-const MAX_DIM = 2 ** 24;
-const MAX_ELEMENTS = 2n ** 32n;
-const MIN_QUALITY_HUNDREDTHS = 100;
-const MAX_QUALITY_HUNDREDTHS = 10000;
-
-/** The spelling rules of the text fields (spec.py's TextRule): name, character class, length. */
-const MODEL_ID = { what: "model id", charset: "[a-z0-9._-]", maxLen: 64 };
-const MODE = { what: "image mode", charset: "[A-Za-z0-9;]", maxLen: 8 };
-const STREAM_NAME = { what: "stream name", charset: "[A-Za-z0-9._-]", maxLen: 32 };
-for (const rule of [MODEL_ID, MODE, STREAM_NAME]) {
-  rule.pattern = new RegExp(`^${rule.charset}{1,${rule.maxLen}}$`);
-}
+/** The signature every file starts with, which a page sniffs to tell an .aec file from an image. */
+export { SIGNATURE };
 
 const CHUNK_TYPE = /^[A-Za-z]{4}$/;
 
@@ -109,7 +82,7 @@ export function readContainer(data) {
         throw new FormatError(`bad SCRC chunk at offset ${info.offset}: ${info.length} bytes, expected 4`);
       }
       blobs.set(kind, body);
-    } else if (BLOB_FIELDS.has(kind)) {
+    } else if (SIDE_CHUNKS.has(kind)) {
       blobs.set(kind, body);
     } else if (kind === AEND) {
       if (info.length) {
@@ -133,7 +106,7 @@ export function readContainer(data) {
   if (!streams.length) throw new FormatError("no BITS chunk: the file holds no coded streams");
   if (!blobs.has(SCRC)) throw new FormatError("missing SCRC chunk");
   const container = { header, streams, symbolCrc: u32(blobs.get(SCRC), 0) };
-  for (const [kind, field] of BLOB_FIELDS) container[field] = blobs.get(kind) ?? null;
+  for (const [kind, field] of SIDE_CHUNKS) container[field] = blobs.get(kind) ?? null;
   container.chunks = infos;
   return container;
 }
@@ -191,7 +164,7 @@ function* chunks(view) {
     }
     const kind = String.fromCharCode(...rawType);
     if (!CHUNK_TYPE.test(kind)) {
-      throw new FormatError(`invalid chunk type ${pyRepr(kind, true)} at offset ${pos}`);
+      throw new FormatError(`invalid chunk type ${pyRepr(rawType)} at offset ${pos}`);
     }
     const body = view.subarray(pos + CHUNK_PREFIX, pos + CHUNK_PREFIX + length);
     const stored = u32(view, pos + CHUNK_PREFIX + length);
@@ -235,9 +208,8 @@ class Fields {
   /** A u8-length-prefixed field, decoded as Latin-1 (never fails; the rule rejects non-ASCII). */
   text(rule) {
     const value = String.fromCharCode(...this.take(this.uint(1, `${rule.what} length`), rule.what));
-    if (!rule.pattern.test(value)) {
-      throw this.error(`${rule.what} ${pyRepr(value)} is not 1..${rule.maxLen} characters of ${rule.charset}`);
-    }
+    const problem = textProblem(rule, value);
+    if (problem) throw this.error(problem);
     return value;
   }
 
@@ -263,10 +235,8 @@ function parseHead(info, body) {
   const weightsSha256Prefix = fields.take(WEIGHTS_PREFIX_LEN, "weights hash");
   const width = fields.uint(4, "width");
   const height = fields.uint(4, "height");
-  if (!(1 <= width && width <= MAX_SIDE && 1 <= height && height <= MAX_SIDE && width * height <= MAX_PIXELS)) {
-    throw fields.error(
-      `image size ${width}x${height} is out of range (each side 1..${MAX_SIDE}, at most ${MAX_PIXELS} pixels)`);
-  }
+  const sizeWrong = sizeProblem(width, height);
+  if (sizeWrong) throw fields.error(sizeWrong);
   const mode = fields.text(MODE);
   const hundredths = fields.uint(2, "quality");
   if (!(MIN_QUALITY_HUNDREDTHS <= hundredths && hundredths <= MAX_QUALITY_HUNDREDTHS)) {
@@ -292,13 +262,8 @@ function parseBits(info, body) {
   }
   const shape = [];
   for (let i = 0; i < ndim; i++) shape.push(fields.uint(4, "shape"));
-  const shown = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  if (shape.some((dim) => dim > MAX_DIM)) {
-    throw fields.error(`stream ${pyRepr(name)}: shape ${shown} has a dimension outside 0..${MAX_DIM}`);
-  }
-  if (shape.reduce((product, dim) => product * BigInt(dim), 1n) > MAX_ELEMENTS) {
-    throw fields.error(`stream ${pyRepr(name)}: shape ${shown} has more than ${MAX_ELEMENTS} elements`);
-  }
+  const problem = shapeProblem(shape);
+  if (problem) throw fields.error(`stream ${pyRepr(name)}: ${problem}`);
   return { name, shape, payload: fields.rest() };
 }
 
@@ -313,25 +278,4 @@ function isUpper(letter) {
 /** Python's `f"{hundredths / 100:.2f}"`, from the integer (exact, no float formatting). */
 function twoDecimals(hundredths) {
   return `${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, "0")}`;
-}
-
-/**
- * Python's repr() of a str whose characters are all below U+0100 (a Latin-1 decoded field),
- * or with `asBytes` of a bytes object, so that messages quoting a bad field match Python's.
- */
-function pyRepr(text, asBytes = false) {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let out = (asBytes ? "b" : "") + quote;
-  for (const ch of text) {
-    const code = ch.charCodeAt(0);
-    if (ch === quote || ch === "\\") out += "\\" + ch;
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (code < 0x20 || code === 0x7f || (code > 0x7f && (asBytes || code <= 0xa0 || code === 0xad))) {
-      // Not printable for Python: C0 and C1 controls, DEL, NO-BREAK SPACE, SOFT HYPHEN.
-      out += "\\x" + code.toString(16).padStart(2, "0");
-    } else out += ch;
-  }
-  return out + quote;
 }

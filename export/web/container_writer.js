@@ -10,29 +10,12 @@
  * a file this module returns always reads back, in Python and in container.js alike.
  */
 
-import { crc32, FORMAT_MAJOR, FORMAT_MINOR, SIGNATURE } from "./container.js";
+import { crc32 } from "./container.js";
+import {
+  AEND, BITS, CHUNK_OVERHEAD, FORMAT_MAJOR, FORMAT_MINOR, HEAD, MAX_CHUNK_LENGTH, MAX_CHUNKS, MAX_U32, MODE, MODEL_ID, SCRC,
+  SIDE_CHUNKS, SIGNATURE, STREAM_NAME, WEIGHTS_PREFIX_LEN, shapeProblem, sizeProblem, textProblem,
+} from "./container_spec.js";
 import { pyRepr, pyTuple, pyTypeName, roundHalfEven } from "./pythonic.js";
-
-const MAX_CHUNK_LENGTH = 2 ** 31;
-const MAX_CHUNKS = 4096;
-const MAX_SIDE = 65535;
-const MAX_PIXELS = 2 ** 28;
-const MAX_NDIM = 4;
-const MAX_DIM = 2 ** 24;
-const MAX_ELEMENTS = 2 ** 32;
-const MAX_U32 = 2 ** 32 - 1;
-const WEIGHTS_PREFIX_LEN = 8;
-
-/** The spelling rules of the text fields (spec.py's TextRule): name, character class, length. */
-const MODEL_ID = { what: "model id", charset: "[a-z0-9._-]", maxLen: 64 };
-const MODE = { what: "image mode", charset: "[A-Za-z0-9;]", maxLen: 8 };
-const STREAM_NAME = { what: "stream name", charset: "[A-Za-z0-9._-]", maxLen: 32 };
-for (const rule of [MODEL_ID, MODE, STREAM_NAME]) {
-  rule.pattern = new RegExp(`^${rule.charset}{1,${rule.maxLen}}$`);
-}
-
-/** The side-data chunks, in canonical order, with the container field each one stores. */
-const SIDE_CHUNKS = [["ALPH", "alpha"], ["iCCP", "iccProfile"], ["eXIf", "exif"], ["tRGT", "rateTarget"]];
 
 /**
  * Encodes a container as a complete .aec file.
@@ -57,7 +40,7 @@ export function writeContainer(container) {
     }
     chunks.push([ascii(type), data]);
   }
-  const out = new Uint8Array(chunks.reduce((size, [, data]) => size + 12 + data.length, SIGNATURE.length));
+  const out = new Uint8Array(chunks.reduce((size, [, data]) => size + CHUNK_OVERHEAD + data.length, SIGNATURE.length));
   const view = new DataView(out.buffer);
   out.set(SIGNATURE);
   let pos = SIGNATURE.length;
@@ -66,14 +49,14 @@ export function writeContainer(container) {
     out.set(type, pos + 4);
     out.set(data, pos + 8);
     view.setUint32(pos + 8 + data.length, crc32(data, crc32(type)));
-    pos += 12 + data.length;
+    pos += CHUNK_OVERHEAD + data.length;
   }
   return out;
 }
 
 /** Yields `[type, data]` for every chunk, validating the fields as it goes (_chunks). */
 function* containerChunks(container) {
-  yield ["HEAD", headData(container.header)];
+  yield [HEAD, headData(container.header)];
   const streams = Array.from(container.streams ?? []);
   if (!streams.length) throw new RangeError("a container needs at least one stream");
   const seen = new Set();
@@ -81,18 +64,18 @@ function* containerChunks(container) {
     const data = bitsData(stream);
     if (seen.has(stream.name)) throw new RangeError(`duplicate stream name ${pyRepr(stream.name)}`);
     seen.add(stream.name);
-    yield ["BITS", data];
+    yield [BITS, data];
   }
   const crc = container.symbolCrc;
   if (!isInt(crc) || crc < 0 || crc > MAX_U32) throw new RangeError(`symbol_crc ${pyRepr(crc)} is not a u32`);
-  yield ["SCRC", u32Bytes(crc)];
+  yield [SCRC, u32Bytes(crc)];
   for (const [type, field] of SIDE_CHUNKS) {
     const blob = container[field];
     if (blob === null || blob === undefined) continue;
     if (!(blob instanceof Uint8Array)) throw new RangeError(`${type} payload must be bytes, got ${pyTypeName(blob)}`);
     yield [type, blob];
   }
-  yield ["AEND", new Uint8Array(0)];
+  yield [AEND, new Uint8Array(0)];
 }
 
 /** The HEAD chunk data (section 5), its fields checked in Python's order. */
@@ -112,10 +95,8 @@ function headData(header) {
   if (!isInt(width) || !isInt(height)) {
     throw new RangeError(`width and height must be ints, got ${pyRepr(width)} and ${pyRepr(height)}`);
   }
-  if (!(width >= 1 && width <= MAX_SIDE && height >= 1 && height <= MAX_SIDE && width * height <= MAX_PIXELS)) {
-    throw new RangeError(
-      `image size ${width}x${height} is out of range (each side 1..${MAX_SIDE}, at most ${MAX_PIXELS} pixels)`);
-  }
+  const sizeWrong = sizeProblem(width, height);
+  if (sizeWrong) throw new RangeError(sizeWrong);
   if (typeof quality !== "number" || !Number.isFinite(quality)) {
     throw new RangeError(`quality must be a finite number, got ${pyRepr(quality)}`);
   }
@@ -136,16 +117,8 @@ function bitsData(stream) {
   if (!isObject(stream)) throw new RangeError(`expected a Stream, got ${pyTypeName(stream)}`);
   const name = text(STREAM_NAME, stream.name);
   const shape = Array.from(stream.shape ?? []);
-  const shown = pyTuple(shape);
-  if (!shape.every(isInt)) throw new RangeError(`stream ${pyRepr(stream.name)} shape ${shown} must hold ints`);
-  let problem = null;
-  if (shape.length < 1 || shape.length > MAX_NDIM) {
-    problem = `shape has ${shape.length} dimensions (allowed 1..${MAX_NDIM})`;
-  } else if (shape.some((dim) => dim < 0 || dim > MAX_DIM)) {
-    problem = `shape ${shown} has a dimension outside 0..${MAX_DIM}`;
-  } else if (shape.reduce((product, dim) => product * dim, 1) > MAX_ELEMENTS) {
-    problem = `shape ${shown} has more than ${MAX_ELEMENTS} elements`;
-  }
+  if (!shape.every(isInt)) throw new RangeError(`stream ${pyRepr(stream.name)} shape ${pyTuple(shape)} must hold ints`);
+  const problem = shapeProblem(shape);
   if (problem) throw new RangeError(`stream ${pyRepr(stream.name)}: ${problem}`);
   if (!(stream.payload instanceof Uint8Array)) {
     throw new RangeError(`stream ${pyRepr(stream.name)} payload must be bytes, got ${pyTypeName(stream.payload)}`);
@@ -156,9 +129,8 @@ function bitsData(stream) {
 /** A short text field as u8 length + ASCII, after checking its rule (_text). */
 function text(rule, value) {
   if (typeof value !== "string") throw new RangeError(`${rule.what} must be a str, got ${pyTypeName(value)}`);
-  if (!rule.pattern.test(value)) {
-    throw new RangeError(`${rule.what} ${pyRepr(value)} is not 1..${rule.maxLen} characters of ${rule.charset}`);
-  }
+  const problem = textProblem(rule, value);
+  if (problem) throw new RangeError(problem);
   return concat([Uint8Array.of(value.length), ascii(value)]);
 }
 

@@ -18,12 +18,15 @@
  * or objects with the same `run` / `refine` that answer with a promise, such as
  * onnx_networks.js's sessions on the exported graphs. The decoding is written once, as
  * generators that yield each network call; `decodeSymbols` runs them at once, and
- * `decodeSymbolsAsync` awaits every call.
+ * `decodeSymbolsAsync` awaits every call. The encoder computes the same entropy parameters
+ * with `entropyParametersAsync` and `refineNonAnchorsAsync` (quantize.js, entropy_encoder.js),
+ * which await the networks of either kind.
  */
 
 import { crc32 } from "./container.js";
 import { DesyncError, FormatError } from "./errors.js";
 import { ACTIVATION_FRACTION_BITS, IntegerCheckerboardContext, IntegerHyperSynthesis } from "./integer_networks.js";
+import { pyTuple } from "./pythonic.js";
 import { TableDecoder } from "./table_decoder.js";
 
 /** Bound of a latent symbol's magnitude (aecodec/codecs/rounding.py LATENT_SYMBOL_MAX). */
@@ -158,14 +161,19 @@ export class EntropyDecoder {
 
   /**
    * Mean, table index and (with a context model) clipped fixed-point log-scale of every
-   * latent element, cropped from h_s's ×4 grid to y (_entropy_parameters); networks that
-   * answer at once.
+   * latent element, cropped from h_s's ×4 grid to y (_entropy_parameters), for the encoder.
+   *
+   * @param {ArrayLike<number>} zHat Integer hyper-latent (N, h, w) flat, |ẑ| ≤ hyper.inputMax.
+   * @param {number[]} zShape [N, h, w].
+   * @param {number[]} yShape [M, H, W], H ≤ 4h and W ≤ 4w.
+   * @returns {Promise<{mean: Float64Array, bins: Uint8Array, logScale: Float64Array | null}>}
+   *   `logScale` only with a context model (refineNonAnchorsAsync's input).
    */
-  entropyParameters(zHat, zShape, yShape) {
-    return runNow(this.entropyParameterSteps(zHat, zShape, yShape));
+  entropyParametersAsync(zHat, zShape, yShape) {
+    return runAwaiting(this.entropyParameterSteps(zHat, zShape, yShape));
   }
 
-  /** The steps of entropyParameters (see decodeSteps). */
+  /** The steps of entropyParametersAsync (see decodeSteps). */
   *entropyParameterSteps(zHat, zShape, yShape) {
     const [channels, zHeight, zWidth] = zShape;
     const [latents, height, width] = yShape;
@@ -223,15 +231,17 @@ export class EntropyDecoder {
   }
 
   /**
-   * Overwrites `mean` and `bins` with the context model's, block by block, each block read
-   * with the context window's margin (_refine_non_anchors); reads only the anchors of
-   * `ySymbols` and `mean`; networks that answer at once.
+   * Overwrites the non-anchors' `mean` and `bins` with the context model's, block by block,
+   * each block read with the context window's margin (_refine_non_anchors); reads only the
+   * anchors of `ySymbols` and `mean`. For the encoder, with a context model.
+   *
+   * @returns {Promise<void>} Settled once every block is refined.
    */
-  refineNonAnchors(ySymbols, mean, bins, logScale, yShape) {
-    runNow(this.refineSteps(ySymbols, mean, bins, logScale, yShape));
+  refineNonAnchorsAsync(ySymbols, mean, bins, logScale, yShape) {
+    return runAwaiting(this.refineSteps(ySymbols, mean, bins, logScale, yShape));
   }
 
-  /** The steps of refineNonAnchors (see decodeSteps). */
+  /** The steps of refineNonAnchorsAsync (see decodeSteps). */
   *refineSteps(ySymbols, mean, bins, logScale, yShape) {
     const [latents, height, width] = yShape;
     for (const rows of spans(height, CONTEXT_TILE, CONTEXT_MARGIN)) {
@@ -348,9 +358,12 @@ function escapeValues(stream) {
 /**
  * Flat (C, H, W) positions of the anchors ((row + column) even) and of the others, each
  * channel by channel and row-major within a channel: the order of numpy's `a[:, mask]`,
- * in which each pass is coded.
+ * in which each pass is coded (aecodec/entropy/integer_context.py anchor_mask).
+ *
+ * @param {number[]} shape [C, H, W].
+ * @returns {[Int32Array, Int32Array]} The anchors' positions, then the others'.
  */
-function checkerboard([channels, height, width]) {
+export function checkerboard([channels, height, width]) {
   const anchorCount = Math.ceil((height * width) / 2);
   const anchors = new Int32Array(channels * anchorCount);
   const others = new Int32Array(channels * (height * width - anchorCount));
@@ -375,8 +388,14 @@ function scatter(target, positions, values) {
   for (let k = 0; k < positions.length; k++) target[positions[k]] = values[k];
 }
 
-/** CRC-32 of the symbol arrays in order, as int32 little-endian (streams.py symbol_crc). */
-function symbolCrc32(...symbolArrays) {
+/**
+ * CRC-32 of the symbol arrays in order, as int32 little-endian (streams.py symbol_crc): the
+ * decoder's check, and the encoder's SCRC chunk.
+ *
+ * @param {...ArrayLike<number>} symbolArrays Integer symbols (ẑ, then y), flat.
+ * @returns {number} The u32 CRC.
+ */
+export function symbolCrc32(...symbolArrays) {
   let crc = 0;
   for (const symbols of symbolArrays) crc = crc32(littleEndianBytes(symbols), crc);
   return crc;
@@ -384,12 +403,12 @@ function symbolCrc32(...symbolArrays) {
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
-/** The bytes of an Int32Array as int32 little-endian: a view on a little-endian platform. */
+/** Integer values as int32 little-endian bytes: an Int32Array's own bytes on a little-endian platform. */
 function littleEndianBytes(values) {
-  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const bytes = new Uint8Array(values.byteLength);
+  if (LITTLE_ENDIAN && values instanceof Int32Array) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bytes = new Uint8Array(4 * values.length);
   const view = new DataView(bytes.buffer);
-  values.forEach((value, i) => view.setInt32(4 * i, value, true));
+  for (let i = 0; i < values.length; i++) view.setInt32(4 * i, values[i], true);
   return bytes;
 }
 
@@ -405,9 +424,4 @@ function ceilDiv(numerator, denominator) {
 
 function clip(value, low, high) {
   return value < low ? low : value > high ? high : value;
-}
-
-/** A shape as Python prints a tuple: `(96, 1, 1)`, `(5,)`. */
-function pyTuple(shape) {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
 }

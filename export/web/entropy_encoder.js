@@ -11,11 +11,11 @@
  *
  * The scale bins are the decoder's own: `encodeSymbols` computes them with an
  * EntropyDecoder's h_s tiles and context blocks from ẑ and the anchors, which is all a
- * decoder knows, so the tables the two sides pick cannot differ.
+ * decoder knows, so the tables the two sides pick cannot differ. The encoder codes with that
+ * decoder's tables and networks, so a page that decodes and encodes loads each once.
  */
 
-import { crc32 } from "./container.js";
-import { EntropyDecoder, STRIDE } from "./entropy_decoder.js";
+import { checkerboard, STRIDE, symbolCrc32 } from "./entropy_decoder.js";
 import { pyTuple } from "./pythonic.js";
 import { TableEncoder } from "./table_encoder.js";
 
@@ -34,11 +34,14 @@ import { TableEncoder } from "./table_encoder.js";
  */
 
 export class EntropyEncoder {
-  /** @param {import("./entropy_decoder.js").EntropyModel} model As EntropyDecoder takes it. */
-  constructor(model) {
-    this.parameters = new EntropyDecoder(model);
-    this.zEncoder = new TableEncoder(model.zTables);
-    this.yEncoder = new TableEncoder(model.yTables);
+  /**
+   * @param {import("./entropy_decoder.js").EntropyDecoder} entropy The model's decoder
+   *   (model.js loadModel's `entropy`): its tables, h_s and context model.
+   */
+  constructor(entropy) {
+    this.parameters = entropy;
+    this.zEncoder = new TableEncoder(entropy.zDecoder);
+    this.yEncoder = new TableEncoder(entropy.yDecoder);
   }
 
   /**
@@ -48,14 +51,14 @@ export class EntropyEncoder {
    * @param {number[]} zShape [N, h, w].
    * @param {ArrayLike<number>} ySymbols Integer latent symbols (M, H, W) flat.
    * @param {number[]} yShape [M, H, W].
-   * @returns {CodedSymbols}
-   * @throws {RangeError} Shapes that do not fit the model or each other, arrays not of
-   *   their shape's size, or |ẑ| beyond the hyper-synthesis's input range.
+   * @returns {Promise<CodedSymbols>} Rejected with a RangeError for shapes that do not fit
+   *   the model or each other, arrays not of their shape's size, or |ẑ| beyond the
+   *   hyper-synthesis's input range.
    */
-  encodeSymbols(zHat, zShape, ySymbols, yShape) {
+  async encodeSymbols(zHat, zShape, ySymbols, yShape) {
     checkShapes(this.parameters, zHat, zShape, ySymbols, yShape);
-    const { mean, bins, logScale } = this.parameters.entropyParameters(zHat, zShape, yShape);
-    if (this.parameters.context) this.parameters.refineNonAnchors(ySymbols, mean, bins, logScale, yShape);
+    const { mean, bins, logScale } = await this.parameters.entropyParametersAsync(zHat, zShape, yShape);
+    if (this.parameters.context) await this.parameters.refineNonAnchorsAsync(ySymbols, mean, bins, logScale, yShape);
     return this.encode({ zHat, zShape, ySymbols, yShape, bins });
   }
 
@@ -83,22 +86,15 @@ export class EntropyEncoder {
 
   /**
    * The passes of the "y" stream (_y_passes): all of y, or the anchors ((row + column) even)
-   * then the others, each channel by channel and row-major, the order of numpy's
-   * `a[:, mask]` (the positions of entropy_decoder.js's private `checkerboard`).
+   * then the others, in the order entropy_decoder.js's `checkerboard` gives them (numpy's
+   * `a[:, mask]`), each gathered as the coder reaches it.
    */
   *yPasses(ySymbols, bins, yShape) {
     if (!this.parameters.context) {
       yield [ySymbols, bins];
       return;
     }
-    const [channels, height, width] = yShape;
-    for (const parity of [0, 1]) {
-      const positions = [];
-      for (let c = 0, at = 0; c < channels; c++) {
-        for (let y = 0; y < height; y++) {
-          for (let x = 0; x < width; x++, at++) if ((y + x) % 2 === parity) positions.push(at);
-        }
-      }
+    for (const positions of checkerboard(yShape)) {
       yield [Int32Array.from(positions, (at) => ySymbols[at]), Uint8Array.from(positions, (at) => bins[at])];
     }
   }
@@ -123,19 +119,4 @@ function bigEndianInt32(values) {
   const view = new DataView(bytes.buffer);
   values.forEach((value, i) => view.setInt32(4 * i, value, false));
   return bytes;
-}
-
-/**
- * CRC-32 of the symbol arrays in order, as int32 little-endian (streams.py symbol_crc); the
- * same as entropy_decoder.js's private `symbolCrc32`.
- */
-function symbolCrc32(...symbolArrays) {
-  let crc = 0;
-  for (const symbols of symbolArrays) {
-    const bytes = new Uint8Array(4 * symbols.length);
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < symbols.length; i++) view.setInt32(4 * i, symbols[i], true);
-    crc = crc32(bytes, crc);
-  }
-  return crc;
 }

@@ -1,6 +1,7 @@
 /**
  * The error classes of aecodec (aecodec/errors.py), with the same names and hierarchy, so a
- * page can tell a corrupt file from a newer format or a desynced stream the way Python does.
+ * page can tell a corrupt file from a newer format, a desynced stream or a bad input (a
+ * quality out of range, an image too large to encode) the way Python does.
  * Each class sets `name` to its Python class name; messages are Python's, word for word.
  */
 
@@ -11,6 +12,9 @@ export class AecodecError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** An input (image, option, config) that aecodec cannot use. */
+export class InputError extends AecodecError {}
 
 /** Bytes that are not a well-formed .aec container. */
 export class FormatError extends AecodecError {}

@@ -13,6 +13,8 @@
  * input the Python decoder gives it.
  */
 
+import { roundHalfEven } from "./pythonic.js";
+
 /**
  * The rate parameter of a quality (FrozenHyperprior.rate_parameter, after the container's
  * rounding to hundredths): linear from the card's lowest to its highest rate parameter.
@@ -74,12 +76,4 @@ export function deGainedLatent(ySymbols, mean, shape, gains) {
     for (let end = i + plane; i < end; i++) latent[i] = Math.fround(ySymbols[i] + mean[i]) * gain;
   }
   return latent;
-}
-
-/** Round half to even, as Python's round() and numpy's. */
-function roundHalfEven(value) {
-  const floor = Math.floor(value);
-  const rest = value - floor;
-  if (rest !== 0.5) return Math.round(value);
-  return floor % 2 === 0 ? floor : floor + 1;
 }

@@ -15,13 +15,15 @@
 
 import { EntropyDecoder } from "./entropy_decoder.js";
 import { WeightsMismatchError } from "./errors.js";
-import { ContextGraph, HyperDecoderGraph, SynthesisGraph } from "./onnx_networks.js";
+import { ContextGraph, FloatGraph, HyperDecoderGraph } from "./onnx_networks.js";
 
 /** The export folder's record, and the layout this decoder reads (onnx_files.py LAYOUT). */
 export const EXPORT_RECORD = "export.json";
 export const LAYOUT = 5;
 /** Bytes of the weights' sha256 a container names them by (bitstream WEIGHTS_PREFIX_LEN). */
 export const WEIGHTS_PREFIX_BYTES = 8;
+/** The options of every `ort.InferenceSession.create` unless the caller gives others. */
+export const SESSION_OPTIONS = { executionProviders: ["wasm"] };
 
 const GAINS = "gains.json";
 const ENTROPY_TABLES = "entropy_tables.json";
@@ -33,7 +35,7 @@ const SYNTHESIS = "synthesis.onnx";
  * A loaded model.
  *
  * @typedef {{modelId: string, weightsSha256: string, weightsSha256Prefix: Uint8Array,
- *   gains: object, entropy: EntropyDecoder, synthesis: SynthesisGraph}} Model
+ *   gains: object, entropy: EntropyDecoder, synthesis: FloatGraph}} Model
  *   `weightsSha256` in hex; `gains` the parsed gains.json.
  */
 
@@ -61,14 +63,53 @@ export function modelFileNames(record) {
  * @throws {WeightsMismatchError} A folder of another export layout, a file missing, or a
  *   card written for other weights than export.json names.
  */
-export async function loadModel(files, ort, sessionOptions = { executionProviders: ["wasm"] }) {
+export async function loadModel(files, ort, sessionOptions = SESSION_OPTIONS) {
+  const folder = openExport(files, ort, sessionOptions, modelFileNames);
+  const { record, cards } = folder;
+  const hyperCard = cards.get(cardName(HYPER_DECODER));
+  const contextCard = cards.get(cardName(CONTEXT));
+  const tables = cards.get(ENTROPY_TABLES);
+  const entropy = new EntropyDecoder({
+    hyperChannels: hyperCard.inputs[0].shape[1],
+    latentChannels: hyperCard.outputs[0].shape[1],
+    zTables: tables.z_tables,
+    yTables: tables.y_tables,
+    hyper: new HyperDecoderGraph(ort, await folder.session(HYPER_DECODER), hyperCard),
+    context: contextCard ? new ContextGraph(ort, await folder.session(CONTEXT), contextCard) : null,
+  });
+  return {
+    modelId: record.model_id,
+    weightsSha256: record.weights_sha256,
+    weightsSha256Prefix: hexBytes(record.weights_sha256.slice(0, 2 * WEIGHTS_PREFIX_BYTES)),
+    gains: cards.get(GAINS),
+    entropy,
+    synthesis: new FloatGraph(ort, await folder.session(SYNTHESIS), cards.get(cardName(SYNTHESIS))),
+  };
+}
+
+/**
+ * An export folder's files, checked as Python checks the folder before use (onnx_files.py
+ * staleness) for the files a loader reads: the export layout, every file present, and every
+ * card naming the weights export.json names. Shared by loadModel and encoder.js's
+ * loadEncoder, which read different files of one folder.
+ *
+ * @param {Map<string, *> | Object<string, *>} files As loadModel takes them.
+ * @param {object} ort The onnxruntime-web module.
+ * @param {object} sessionOptions Options of every `ort.InferenceSession.create`.
+ * @param {(record: object) => string[]} fileNames The files the loader reads, for the parsed export.json.
+ * @returns {{record: object, cards: Map<string, object>, session: (graph: string) => Promise<object>}}
+ *   The parsed export.json, every JSON file of `fileNames` parsed, and a session factory for
+ *   its graphs.
+ * @throws {WeightsMismatchError} As loadModel.
+ */
+export function openExport(files, ort, sessionOptions, fileNames) {
   const read = (name) => (files instanceof Map ? files.get(name) : files[name]);
   const record = parsed(read(EXPORT_RECORD));
   const modelId = record.model_id;
   if (record.layout !== LAYOUT) {
     throw new WeightsMismatchError(`ONNX graphs of ${modelId} are from another aecodec export layout (${record.layout}, this decoder reads ${LAYOUT})`);
   }
-  const names = modelFileNames(record);
+  const names = fileNames(record);
   const missing = names.filter((name) => read(name) === undefined);
   if (missing.length) throw new WeightsMismatchError(`ONNX graphs of ${modelId} are incomplete: ${missing.join(", ")} missing`);
   const cards = new Map(names.filter((name) => name.endsWith(".json")).map((name) => [name, parsed(read(name))]));
@@ -79,30 +120,11 @@ export async function loadModel(files, ort, sessionOptions = { executionProvider
         `${EXPORT_RECORD} names ${modelId} weights ${String(record.weights_sha256).slice(0, 16)}…`);
     }
   }
-  const session = (graph) => ort.InferenceSession.create(bytes(read(graph)), sessionOptions);
-  const hyperCard = cards.get(cardName(HYPER_DECODER));
-  const contextCard = cards.get(cardName(CONTEXT));
-  const tables = cards.get(ENTROPY_TABLES);
-  const entropy = new EntropyDecoder({
-    hyperChannels: hyperCard.inputs[0].shape[1],
-    latentChannels: hyperCard.outputs[0].shape[1],
-    zTables: tables.z_tables,
-    yTables: tables.y_tables,
-    hyper: new HyperDecoderGraph(ort, await session(HYPER_DECODER), hyperCard),
-    context: contextCard ? new ContextGraph(ort, await session(CONTEXT), contextCard) : null,
-  });
-  return {
-    modelId,
-    weightsSha256: record.weights_sha256,
-    weightsSha256Prefix: hexBytes(record.weights_sha256.slice(0, 2 * WEIGHTS_PREFIX_BYTES)),
-    gains: cards.get(GAINS),
-    entropy,
-    synthesis: new SynthesisGraph(ort, await session(SYNTHESIS), cards.get(cardName(SYNTHESIS))),
-  };
+  return { record, cards, session: (graph) => ort.InferenceSession.create(bytes(read(graph)), sessionOptions) };
 }
 
 /** A graph's model card: `synthesis.onnx` → `synthesis.json` (onnx_files.py card_name). */
-function cardName(graph) {
+export function cardName(graph) {
   return graph.replace(/\.onnx$/, ".json");
 }
 

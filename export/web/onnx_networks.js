@@ -1,8 +1,9 @@
 /**
- * The model's three networks on onnxruntime-web sessions of the graphs `aecodec export`
- * writes: the exact integer hyper-decoder (hyper_decoder.onnx) and context model
- * (context.onnx) with integer_networks.js's interface, answering with promises, and the
- * float synthesis (synthesis.onnx) one tile at a time. The only module that touches
+ * The model's networks on onnxruntime-web sessions of the graphs `aecodec export` writes:
+ * the exact integer hyper-decoder (hyper_decoder.onnx) and context model (context.onnx)
+ * with integer_networks.js's interface, answering with promises, and the float graphs, the
+ * analysis (analysis.onnx, one tile at a time), the hyper-analysis (hyper_analysis.onnx)
+ * and the synthesis (synthesis.onnx, one tile at a time). The only module that touches
  * onnxruntime's API; `ort` is whatever the caller imported (a page from its bundle, Node
  * from node_modules), so no module here names an import path for it.
  *
@@ -108,30 +109,35 @@ export class ContextGraph {
 }
 
 /**
- * The synthesis g_s on its graph, one tile at a time: ŷ (C, h, w) → the image (3, 16h, 16w),
- * RGB / 255, unclipped. Its card (synthesis.json) gives the tensor names.
+ * A float graph of one float32 input on one (C, h, w) array, one output read back: the
+ * synthesis g_s (synthesis.onnx: ŷ of a tile → its image (3, 16h, 16w), RGB / 255,
+ * unclipped), the analysis g_a (analysis.onnx: an image tile, RGB / 255 → its latent, the
+ * "latent" output of the four) and the hyper-analysis h_a (hyper_analysis.onnx: y_g → z),
+ * as onnx_backend.py runs them. The card gives the input's name and, unless the caller
+ * names one, the output's (the first).
  */
-export class SynthesisGraph {
+export class FloatGraph {
   /**
    * @param {object} ort The onnxruntime-web module.
-   * @param {object} session An `ort.InferenceSession` of synthesis.onnx.
-   * @param {object} card The parsed synthesis.json.
+   * @param {object} session An `ort.InferenceSession` of the graph.
+   * @param {object} card The graph's parsed card (synthesis.json, ...).
+   * @param {string} [outputName] The output to read; only it is fetched.
    */
-  constructor(ort, session, card) {
+  constructor(ort, session, card, outputName = card.outputs[0].name) {
     this.ort = ort;
     this.session = session;
     this.inputName = card.inputs[0].name;
-    this.outputName = card.outputs[0].name;
+    this.outputName = outputName;
   }
 
   /**
-   * @param {Float32Array} latent ŷ of the tile, (C, h, w) flat.
+   * @param {Float32Array} input (C, h, w) flat.
    * @param {number[]} shape [C, h, w].
-   * @returns {Promise<Float32Array>} (3, 16h, 16w) flat.
+   * @returns {Promise<Float32Array>} The output (C', h', w') flat.
    */
-  async run(latent, shape) {
-    const input = new this.ort.Tensor("float32", latent, [1, ...shape]);
-    const out = await this.session.run({ [this.inputName]: input });
+  async run(input, shape) {
+    const tensor = new this.ort.Tensor("float32", input, [1, ...shape]);
+    const out = await this.session.run({ [this.inputName]: tensor }, [this.outputName]);
     return out[this.outputName].data;
   }
 }

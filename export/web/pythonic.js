@@ -1,7 +1,8 @@
 /**
- * Python's rounding and Python's way of printing a value, for the encoder's modules: they
- * must round exactly as aecodec's numpy code does, and refuse bad input with the very
- * message Python's `ValueError` carries (which quotes values with `repr()`).
+ * Python's rounding and Python's ways of printing a value, for every module here: they must
+ * round exactly as aecodec's numpy code does, and report bad input or a bad file with the
+ * very message Python's exception carries (which quotes values with `repr()`, shapes as
+ * tuples, numbers with `:g`).
  *
  * A JS number that is a whole number prints as a Python int does, any other as a Python
  * float; a `Uint8Array` prints as Python `bytes` (other typed arrays are numpy's `ndarray`),
@@ -44,6 +45,62 @@ export function pyTypeName(value) {
   if (Array.isArray(value)) return "list";
   if (typeof value === "function") return "function";
   return "dict";
+}
+
+/**
+ * Python's `format(float(value), "g")`: six significant digits, rounded half to even from
+ * the double's exact value (as Python does, where `toPrecision` would round a tie up:
+ * 10000.25 → "10000.2"), in fixed notation for decimal exponents −4 to 5, otherwise as
+ * `1.5e+06`; trailing zeros dropped.
+ *
+ * @param {number} value
+ * @returns {string}
+ */
+export function pyFormatG(value) {
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  const sign = value < 0 || Object.is(value, -0) ? "-" : "";
+  if (value === 0) return `${sign}0`;
+  const [digits, exponent] = sixDigits(Math.abs(value));
+  if (exponent < -4 || exponent >= G_DIGITS) {
+    const mantissa = withoutTrailingZeros(`${digits[0]}.${digits.slice(1)}`);
+    return `${sign}${mantissa}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
+  }
+  const fixed = exponent >= 0
+    ? `${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`
+    : `0.${"0".repeat(-exponent - 1)}${digits}`;
+  return sign + withoutTrailingZeros(fixed);
+}
+
+const G_DIGITS = 6;
+
+/**
+ * The six significant digits of a positive finite double and its decimal exponent, rounded
+ * half to even in exact integer arithmetic on the double's value m·2^e.
+ */
+function sixDigits(magnitude) {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, magnitude);
+  const bits = view.getBigUint64(0);
+  const biased = Number(bits >> 52n);
+  const mantissa = (bits & ((1n << 52n) - 1n)) | (biased ? 1n << 52n : 0n);
+  const binaryExponent = Math.max(biased, 1) - 1075;
+  const lowest = 10n ** BigInt(G_DIGITS - 1);
+  let exponent = Math.floor(Math.log10(magnitude)); // may be one off; corrected below
+  for (;;) {
+    const shift = G_DIGITS - 1 - exponent; // digits = round(magnitude × 10^shift)
+    const numerator = mantissa * 2n ** BigInt(Math.max(binaryExponent, 0)) * 10n ** BigInt(Math.max(shift, 0));
+    const denominator = 2n ** BigInt(Math.max(-binaryExponent, 0)) * 10n ** BigInt(Math.max(-shift, 0));
+    let digits = numerator / denominator;
+    const twiceRest = 2n * (numerator % denominator);
+    if (twiceRest > denominator || (twiceRest === denominator && digits % 2n)) digits += 1n;
+    if (digits >= 10n * lowest) exponent += 1;
+    else if (digits < lowest) exponent -= 1;
+    else return [digits.toString(), exponent];
+  }
+}
+
+function withoutTrailingZeros(decimal) {
+  return decimal.includes(".") ? decimal.replace(/0+$/, "").replace(/\.$/, "") : decimal;
 }
 
 function floatOrIntRepr(value) {

@@ -13,7 +13,7 @@
  * and y_g − μ in float64, so the symbols are Python's bit for bit; so is ẑ, given the same z.
  */
 
-import { LATENT_SYMBOL_MAX } from "./entropy_decoder.js";
+import { checkerboard, LATENT_SYMBOL_MAX } from "./entropy_decoder.js";
 import { interpolateGain, rateParameter } from "./latent.js";
 import { pyTuple, roundHalfEven } from "./pythonic.js";
 
@@ -35,7 +35,8 @@ import { pyTuple, roundHalfEven } from "./pythonic.js";
  * @param {object} card The parsed gains card.
  * @param {HyperAnalysis} hyperAnalysis Runs h_a (onnxruntime-web on hyper_analysis.onnx in a page).
  * @param {import("./entropy_decoder.js").EntropyDecoder} entropy The model's decoder, whose
- *   h_s and context model give the entropy parameters.
+ *   h_s and context model give the entropy parameters (integer_networks.js or the
+ *   onnxruntime graphs of onnx_networks.js: both are awaited).
  * @returns {Promise<{zHat: Int32Array, zShape: number[], ySymbols: Int32Array, yShape: number[],
  *   mean: Float64Array, bins: Uint8Array}>} As EntropyDecoder.decodeSymbols gives them back.
  * @throws {RangeError} A latent or z not of its shape's size, or a card of other channels.
@@ -54,19 +55,13 @@ export async function quantize(latent, shape, quality, card, hyperAnalysis, entr
   }
   const inputMax = entropy.hyper.inputMax;
   const zHat = Int32Array.from(z, (value) => clip(roundHalfEven(value), -inputMax, inputMax));
-  const { mean, bins, logScale } = entropy.entropyParameters(zHat, zShape, shape);
+  const { mean, bins, logScale } = await entropy.entropyParametersAsync(zHat, zShape, shape);
   const deadzone = lowRateDeadzone(card, t);
   const ySymbols = roundSymbols(residual(gained, mean), deadzone);
   if (entropy.context) {
     // The anchors' symbols are final; the others are re-rounded against the refined μ.
-    entropy.refineNonAnchors(ySymbols, mean, bins, logScale, shape);
-    for (let c = 0, at = 0; c < channels; c++) {
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++, at++) {
-          if ((y + x) % 2) ySymbols[at] = roundSymbol(gained[at] - mean[at], deadzone);
-        }
-      }
-    }
+    await entropy.refineNonAnchorsAsync(ySymbols, mean, bins, logScale, shape);
+    for (const at of checkerboard(shape)[1]) ySymbols[at] = roundSymbol(gained[at] - mean[at], deadzone);
   }
   return { zHat, zShape, ySymbols, yShape: [...shape], mean, bins };
 }

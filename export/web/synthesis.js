@@ -21,7 +21,7 @@ export const SYNTHESIS_MARGIN = 2;
 
 /**
  * The synthesis of one tile: ŷ (C, h, w) flat → the image (3, 16h, 16w) flat, RGB / 255,
- * unclipped (onnx_networks.js SynthesisGraph in a page).
+ * unclipped (onnx_networks.js FloatGraph on synthesis.onnx in a page).
  *
  * @typedef {{run: (latent: Float32Array, shape: number[]) => Promise<ArrayLike<number>>}} TileSynthesis
  */

@@ -39,6 +39,25 @@ export class TableDecoder {
   }
 
   /**
+   * The groups of one pass in coding order, tables ascending, each with its positions
+   * (ascending), its table's CDF, escape symbol and minimum: the loop both coders run
+   * (table_encoder.js too).
+   *
+   * @param {ArrayLike<number>} tableIndex The table of each element of the pass.
+   * @returns {Iterable<{positions: Int32Array, cdf: Uint32Array, escape: number, minimum: number}>}
+   * @throws {RangeError} "table index out of range", where Python raises ValueError.
+   */
+  *groups(tableIndex) {
+    const members = groupByTable(tableIndex, this.count);
+    for (let table = 0; table < this.count; table++) {
+      const positions = members[table];
+      if (!positions.length) continue;
+      const cdf = this.cdf(table);
+      yield { positions, cdf, escape: cdf.length - 2, minimum: this.minima[table] };
+    }
+  }
+
+  /**
    * A decoder of a stream's passes.
    *
    * @param {Uint8Array} data The stream: little-endian u32 words.
@@ -82,15 +101,8 @@ export class PassDecoder {
    * @throws {RangeError} If a table index names no table.
    */
   decode(tableIndex) {
-    const tables = this.tables;
-    const members = groupByTable(tableIndex, tables.count);
     const symbols = new Int32Array(tableIndex.length);
-    for (let table = 0; table < tables.count; table++) {
-      const positions = members[table];
-      if (!positions.length) continue;
-      const cdf = tables.cdf(table);
-      const escape = cdf.length - 2;
-      const minimum = tables.minima[table];
+    for (const { positions, cdf, escape, minimum } of this.tables.groups(tableIndex)) {
       // The whole group is decoded before its escapes are counted, as coder.py does.
       const shifted = new Int32Array(positions.length);
       for (let k = 0; k < positions.length; k++) shifted[k] = this.rangeDecoder.decode(cdf);

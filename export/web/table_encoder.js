@@ -13,13 +13,14 @@ import { TableDecoder } from "./table_decoder.js";
 
 export class TableEncoder {
   /**
-   * @param {{pmf: ArrayLike<number>, offsets: ArrayLike<number>, minima: ArrayLike<number>}} tables
-   *   As TableDecoder takes them: the integer PMFs of a PMFTables, escape entry last.
+   * @param {TableDecoder | {pmf: ArrayLike<number>, offsets: ArrayLike<number>, minima: ArrayLike<number>}} tables
+   *   A model's TableDecoder, or the tables as TableDecoder takes them: the integer PMFs of
+   *   a PMFTables, escape entry last.
    */
   constructor(tables) {
     // The decoder's tables, whose CDFs it builds on first use, so both sides code with the
-    // very same CDF of each table.
-    this.tables = new TableDecoder(tables);
+    // very same CDF of each table (and a page that decodes and encodes builds each once).
+    this.tables = tables instanceof TableDecoder ? tables : new TableDecoder(tables);
   }
 
   /**
@@ -44,20 +45,13 @@ export class TableEncoder {
    *   Python raises ValueError; or a table constriction refuses.
    */
   encodePasses(passes) {
-    const tables = this.tables;
     const encoder = new RangeEncoder();
     const escapes = [];
     for (const [symbols, tableIndex] of passes) {
       if (symbols.length !== tableIndex.length) {
         throw new RangeError(`${symbols.length} symbols for ${tableIndex.length} table indexes`);
       }
-      const members = groupByTable(tableIndex, tables.count);
-      for (let table = 0; table < tables.count; table++) {
-        const positions = members[table];
-        if (!positions.length) continue;
-        const cdf = tables.cdf(table);
-        const escape = cdf.length - 2;
-        const minimum = tables.minima[table];
+      for (const { positions, cdf, escape, minimum } of this.tables.groups(tableIndex)) {
         for (const position of positions) {
           const value = symbols[position];
           const shifted = value - minimum;
@@ -71,26 +65,6 @@ export class TableEncoder {
     }
     return { bytes: littleEndianWords(encoder.words()), escapes: Int32Array.from(escapes) };
   }
-}
-
-/**
- * The flat positions of each table, ascending, after checking every index names a table.
- * The same as table_decoder.js's private groupByTable (to be imported once it is exported).
- */
-function groupByTable(tableIndex, count) {
-  const sizes = new Int32Array(count);
-  for (let k = 0; k < tableIndex.length; k++) {
-    const table = tableIndex[k];
-    if (!(Number.isInteger(table) && table >= 0 && table < count)) throw new RangeError("table index out of range");
-    sizes[table] += 1;
-  }
-  const members = Array.from(sizes, (size) => new Int32Array(size));
-  const filled = new Int32Array(count);
-  for (let k = 0; k < tableIndex.length; k++) {
-    const table = tableIndex[k];
-    members[table][filled[table]++] = k;
-  }
-  return members;
 }
 
 /** Words as the bytes of numpy's `astype("<u4").tobytes()`. */
