@@ -136,6 +136,19 @@ def speed_tables(documents: list[dict]) -> list[Table]:
     return [(header, rows), machine]
 
 
+def web_speed_tables(documents: list[dict]) -> list[Table]:
+    """``benchmarks/web_speed.py``: the page's and Python's medians at one size, and their ratio."""
+    (doc,) = documents
+    python, page = doc["results"]["python"], doc["results"]["page"]
+    rows = [
+        ["Python aecodec", number(python["decode_ms"], 1), number(python["encode_ms"], 1)],
+        [f"page, headless Chromium, WebAssembly, {page['threads']} thread(s)", number(page["decode_ms"], 1), number(page["encode_ms"], 1)],
+        ["page / Python", f"{doc['ratios']['decode_ms']:.2f}×", f"{doc['ratios']['encode_ms']:.2f}×"],
+    ]
+    settings = {**doc["settings"], "cpu": doc["cpu"], "model": doc["model"]}
+    return [(["", "decode (ms)", "encode (ms)"], rows), (["setting", "value"], [[key, str(value)] for key, value in settings.items()])]
+
+
 MEMORY_STEPS = ("compress", "decompress", "reference_decompress", "restore")
 
 
@@ -267,6 +280,13 @@ SECTIONS = (
         fixed("python benchmarks/speed.py --rounds 3"),
         speed_tables,
         note="Times are medians; numbers from different machines are not comparable.",
+    ),
+    Section(
+        "Speed in the browser",
+        "web-speed.json",
+        fixed("python benchmarks/web_speed.py"),
+        web_speed_tables,
+        note="Both sides in one run on one machine; medians over every photo and repeat.",
     ),
     Section(
         "Memory of large images", "memory.json", fixed("python benchmarks/memory.py"), memory_tables, note="Peak RSS of one command, model loading included."

@@ -34,7 +34,8 @@ try {
     if (step.quality !== undefined) {
       await page.evaluate((quality) => { document.getElementById("quality").value = String(quality); }, step.quality);
     }
-    await page.evaluate(() => { document.body.dataset.state = "ready"; });
+    // A cleared input fires "change" even when the step gives the same file again.
+    await page.evaluate(() => { document.body.dataset.state = "ready"; document.getElementById("file").value = ""; });
     const input = await page.$("#file");
     await input.uploadFile(step.file);
     await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), { timeout: TIMEOUT_MS });
