@@ -62,3 +62,15 @@ def one_pass_weights(tmp_path_factory):
     root = tmp_path_factory.mktemp("one-pass")
     train_one_pass_codec(root)
     return root / "weights"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped context model's z and y probability tables (``PMFTables``), as the coders load them."""
+    from tests_support import CONTEXT_MODEL_ID
+
+    from aecodec import zoo
+    from aecodec.entropy.tables import PMFTables
+
+    arrays = zoo.load_arrays(CONTEXT_MODEL_ID)
+    return {name: PMFTables.from_arrays(arrays, f"{name}_tables") for name in ("z", "y")}

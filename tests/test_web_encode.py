@@ -179,12 +179,6 @@ def adapter(tmp_path_factory):
     return adapter_module(tmp_path_factory.mktemp("web-encode"), ADAPTER)
 
 
-@pytest.fixture(scope="module")
-def shipped() -> dict[str, PMFTables]:
-    arrays = zoo.load_arrays(CONTEXT_MODEL_ID)
-    return {name: PMFTables.from_arrays(arrays, f"{name}_tables") for name in ("z", "y")}
-
-
 def _python_names(outcomes: list[dict]) -> list[dict]:
     for outcome in outcomes:
         if "error" in outcome:

@@ -13,11 +13,9 @@ import constriction
 import numpy as np
 import pytest
 from conftest import synthetic_photo
-from tests_support import CONTEXT_MODEL_ID
 from web_support import adapter_module, assert_same_outcomes, python_outcome, run_node
 
 import aecodec
-from aecodec import zoo
 from aecodec.entropy.coder import PassDecoder, TableCoder
 from aecodec.entropy.tables import PMFTables
 from aecodec.errors import DesyncError
@@ -58,12 +56,6 @@ PYTHON_NAMES = {"RangeError": "ValueError"}
 @pytest.fixture(scope="module")
 def adapter(tmp_path_factory):
     return adapter_module(tmp_path_factory.mktemp("web-range"), ADAPTER)
-
-
-@pytest.fixture(scope="module")
-def shipped() -> dict[str, PMFTables]:
-    arrays = zoo.load_arrays(CONTEXT_MODEL_ID)
-    return {name: PMFTables.from_arrays(arrays, f"{name}_tables") for name in ("z", "y")}
 
 
 def _synthetic_pmfs() -> list[list[int]]:
