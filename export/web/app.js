@@ -22,6 +22,8 @@ const page = { model: null, encoder: null, photo: null, threads: 1 };
 
 function setState(state, status) {
   document.body.dataset.state = state;
+  // One photo or file at a time: the controls wait while the page loads or works.
+  $("file").disabled = $("quality").disabled = state === "loading" || state === "working";
   if (status !== undefined) $("status").textContent = status;
 }
 
