@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,6 @@ from aecodec.processor import cpu_kind  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 WEB_DIR = REPO / "export" / "web"
-BROWSERS = ("chromium-headless-shell", "chromium")
 
 
 def _serve_module():
@@ -65,10 +63,10 @@ def python_ms(photo: Image.Image, data: bytes, quality: int, repeats: int) -> tu
 
 def page_ms(files: list[tuple[Path, Path]], quality: int, repeats: int) -> tuple[list[float], list[float], bool]:
     """The page's encode and decode milliseconds over every photo (first of each untimed), and whether it was isolated."""
-    browser = next((path for path in map(shutil.which, BROWSERS) if path), None)
+    serve = _serve_module()
+    browser = serve.browser_executable()
     if browser is None:
         raise SystemExit("Error: headless Chromium is missing: apt-get install chromium-headless-shell")
-    serve = _serve_module()
     server = serve.PageServer(serve.model_folder(None))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     steps = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -30,13 +29,13 @@ from aecodec.errors import AecodecError
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "expected" / "sample-crop-q50-hyperprior-v7.aec"
 DRIVER = WEB_DIR / "drive.mjs"
-BROWSERS = ("chromium-headless-shell", "chromium")
 PHOTO_QUALITY = 60
 
 
 def browser_executable() -> str:
     """Debian's headless Chromium; fails (never skips) where it is missing, with the install command."""
-    found = next((path for path in map(shutil.which, BROWSERS) if path), None)
+    with loaded_script(WEB_DIR / "serve.py", "aecodec_web_serve") as serve:
+        found = serve.browser_executable()
     assert found, "headless Chromium is needed for the page's test: apt-get install chromium-headless-shell"
     return found
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import shutil
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -23,6 +24,7 @@ MODEL_PREFIX = "/model/"
 MIME_TYPES = {
     ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".onnx": "application/octet-stream",
 }
+BROWSERS = ("chromium-headless-shell", "chromium")  # Debian's; the page's driver (drive.mjs) launches one
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cache-Control": "no-cache"}
 
 
@@ -65,6 +67,11 @@ class PageServer(http.server.ThreadingHTTPServer):
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/"
+
+
+def browser_executable() -> str | None:
+    """Path of the first of :data:`BROWSERS` on PATH, or None."""
+    return next((path for path in map(shutil.which, BROWSERS) if path), None)
 
 
 def model_folder(model_id: str | None) -> Path:
